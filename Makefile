@@ -1,0 +1,98 @@
+# herald — build, run and test.
+#
+#   make run     install what is missing, build, start herald (+ a local Redis)
+#   make test    install what is missing, build, run every test
+#
+# Plain GNU make. `make ASAN=1` builds the sanitizer variant into build/asan/,
+# `V=1` shows the commands. CFLAGS/LDFLAGS may be overridden.
+
+PKGS      := libwebsockets jansson hiredis openssl
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARNINGS  := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wformat=2
+CPPFLAGS  += -D_GNU_SOURCE -Iserver -Iprotocols -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(ASAN),1)
+BUILD     := build/asan
+CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+else
+BUILD     := build
+endif
+
+ifneq ($(V),1)
+Q := @
+endif
+
+SERVER_SRCS   := $(wildcard server/*.c) $(wildcard protocols/*.c)
+CORE_SRCS     := $(filter-out server/main.c,$(SERVER_SRCS))
+SERVER_OBJS   := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
+CORE_OBJS     := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
+UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test test-unit test-integration test-browser test-js bench fuzz clean deps asan demo
+
+all: $(BUILD)/herald
+
+$(BUILD)/herald: $(SERVER_OBJS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARNINGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARNINGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+# The sanitizer build the integration tests run against: from a plain make,
+# build/asan/herald is made by a sub-make with ASAN=1.
+ifneq ($(ASAN),1)
+build/asan/herald: FORCE
+	$(Q)$(MAKE) --no-print-directory ASAN=1 build/asan/herald
+endif
+asan: build/asan/herald
+FORCE:
+
+deps:
+	$(Q)tests/install-deps.sh
+
+node_modules/.package-lock.json: package-lock.json
+	$(Q)npm ci --no-audit --no-fund
+	@touch $@
+
+run: deps all
+	$(Q)tests/run-local.sh $(BUILD)/herald $(ARGS)
+
+demo:
+	$(Q)node tests/demo/users_api.mjs
+
+test: deps node_modules/.package-lock.json
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test-unit ASAN=1
+	$(Q)$(MAKE) --no-print-directory build/asan/herald
+	$(Q)$(MAKE) --no-print-directory test-js test-integration test-browser
+
+test-unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "  UNIT    $$t"; $$t; done
+
+test-js:
+	$(Q)if [ -d tests/unit-js ]; then node --test tests/unit-js/; fi
+
+test-integration: build/asan/herald
+	$(Q)node --test --test-concurrency=2 tests/integration/
+
+test-browser: build/asan/herald
+	$(Q)if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then node --test tests/browser/; fi
+
+clean:
+	rm -rf build
+
+-include $(SERVER_OBJS:.o=.d) $(UNIT_BINS:%=%.d)

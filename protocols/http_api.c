@@ -1,0 +1,276 @@
+/*
+ * http_api — see http_api.h. Translates HTTP requests into reads of the
+ * worker's figures and into router_notify() for publishes; no policy here
+ * beyond request validation.
+ *
+ * Every response is small and written at once: headers and body in one
+ * buffer, one lws_write(), then the transaction completes. A POST body is
+ * collected in the per-request struct up to a bound and freed when the
+ * request ends, whatever way it ends.
+ *
+ * Thread: the worker's lws service thread.
+ */
+#include "http_api.h"
+#include "log.h"
+#include "message.h"
+#include "router.h"
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HTTP_RESPONSE_MAX 16384
+#define HTTP_PUBLISH_MAX_EXTRA 1024
+
+struct http_request {
+	char *body;
+	size_t len;
+	size_t cap;
+	uint8_t too_big;
+	uint8_t is_publish;
+	uint8_t authorized;
+};
+
+static int http_respond(struct lws *wsi, unsigned int status,
+			const char *type, const char *body, size_t len)
+{
+	unsigned char buf[LWS_PRE + HTTP_RESPONSE_MAX];
+	unsigned char *start = buf + LWS_PRE, *p = start,
+		      *end = buf + sizeof(buf) - 1;
+
+	if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
+	    lws_add_http_header_by_name(wsi,
+					(const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p,
+					end) ||
+	    lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	if (len > (size_t)(end - p))
+		return -1;
+	memcpy(p, body, len);
+	p += len;
+	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) !=
+	    (int)(p - start))
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_respond_json(struct lws *wsi, unsigned int status, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(o);
+	if (!text)
+		return -1;
+	rc = http_respond(wsi, status, "application/json", text, strlen(text));
+	free(text);
+	return rc;
+}
+
+static int http_error(struct lws *wsi, unsigned int status, const char *error)
+{
+	return http_respond_json(wsi, status, json_pack("{s:s}", "error", error));
+}
+
+static int http_health(struct lws *wsi, struct worker *w)
+{
+	return http_respond_json(
+		wsi, w->draining ? 503 : 200,
+		json_pack("{s:s, s:s, s:I}", "status",
+			  w->draining ? "draining" : "healthy", "redis",
+			  worker_redis_state(w), "connections",
+			  (json_int_t)hub_session_count(w->hub)));
+}
+
+static int http_metrics(struct lws *wsi, struct worker *w)
+{
+	char text[HTTP_RESPONSE_MAX - 512];
+	struct metrics_view v;
+	size_t n;
+
+	worker_metrics_view(w, &v);
+	n = metrics_render_prometheus(&v, text, sizeof(text));
+	return http_respond(wsi, 200, "text/plain; version=0.0.4", text, n);
+}
+
+static int http_stats(struct lws *wsi, struct worker *w)
+{
+	struct metrics_view v;
+
+	worker_metrics_view(w, &v);
+	return http_respond_json(wsi, 200, metrics_render_json(&v));
+}
+
+/* Loopback peers may publish without a key (SPEC §4). */
+static int http_peer_is_loopback(struct lws *wsi)
+{
+	char peer[64];
+
+	if (!lws_get_peer_simple(wsi, peer, sizeof(peer)))
+		return 0;
+	return !strncmp(peer, "127.", 4) || !strcmp(peer, "::1") ||
+	       !strncmp(peer, "::ffff:127.", 11);
+}
+
+static int http_publish_authorized(struct lws *wsi, struct worker *w)
+{
+	const char *key = w->cfg->api_key;
+	char auth[512];
+	size_t klen;
+	int n;
+
+	if (!key)
+		return http_peer_is_loopback(wsi);
+	n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+	klen = strlen(key);
+	if (n <= 7 || strncasecmp(auth, "Bearer ", 7) || (size_t)n - 7 != klen)
+		return 0;
+	return !CRYPTO_memcmp(auth + 7, key, klen);
+}
+
+static int http_publish_body(struct lws *wsi, struct http_request *req,
+			     const void *in, size_t len)
+{
+	size_t max = (size_t)worker_of(wsi)->cfg->max_message_size +
+		     HTTP_PUBLISH_MAX_EXTRA;
+
+	if (req->too_big || req->len + len > max) {
+		req->too_big = 1;
+		return 0; /* keep reading; answer 413 at completion */
+	}
+	if (req->len + len > req->cap) {
+		size_t cap = req->cap ? req->cap : 1024;
+		char *grown;
+
+		while (cap < req->len + len)
+			cap *= 2;
+		grown = realloc(req->body, cap);
+		if (!grown)
+			return -1;
+		req->body = grown;
+		req->cap = cap;
+	}
+	memcpy(req->body + req->len, in, len);
+	req->len += len;
+	return 0;
+}
+
+static int http_publish_complete(struct lws *wsi, struct http_request *req)
+{
+	struct worker *w = worker_of(wsi);
+	json_error_t error;
+	json_t *o, *channel, *data;
+	const char *name;
+
+	if (!req->authorized)
+		return http_error(wsi, 401, w->cfg->api_key
+						    ? "missing or wrong API key"
+						    : "publishing needs an API "
+						      "key from non-loopback "
+						      "callers");
+	if (req->too_big)
+		return http_error(wsi, 413, "body too large");
+	o = json_loadb(req->body ? req->body : "", req->len,
+		       JSON_REJECT_DUPLICATES, &error);
+	if (!o || !json_is_object(o)) {
+		json_decref(o);
+		return http_error(wsi, 400, "body must be a JSON object");
+	}
+	channel = json_object_get(o, "channel");
+	data = json_object_get(o, "data");
+	name = json_string_value(channel);
+	if (!name || strlen(name) != json_string_length(channel) ||
+	    (strcmp(name, "broadcast") && strncmp(name, "client:", 7) &&
+	     !names_valid_channel(name, strlen(name))) ||
+	    (!strncmp(name, "client:", 7) &&
+	     !names_valid_client_id(name + 7, strlen(name + 7)))) {
+		json_decref(o);
+		return http_error(wsi, 400,
+				  "\"channel\" must be a channel name, "
+				  "\"broadcast\" or \"client:<id>\"");
+	}
+	if (!data) {
+		json_decref(o);
+		return http_error(wsi, 400, "\"data\" is required");
+	}
+	router_notify(w, name, data);
+	json_decref(o);
+	return http_respond_json(wsi, 202, json_pack("{s:b}", "published", 1));
+}
+
+static void http_request_free(struct http_request *req)
+{
+	if (!req)
+		return;
+	free(req->body);
+	memset(req, 0, sizeof(*req));
+}
+
+static int http_route(struct lws *wsi, struct http_request *req)
+{
+	struct worker *w = worker_of(wsi);
+	char path[256];
+
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_POST_URI) > 0) {
+		if (strcmp(path, "/api/publish"))
+			return http_error(wsi, 404, "not found");
+		req->is_publish = 1;
+		req->authorized = (uint8_t)http_publish_authorized(wsi, w);
+		return 0; /* the body follows: HTTP_BODY, BODY_COMPLETION */
+	}
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
+		return http_error(wsi, 405, "method not allowed");
+	if (!strcmp(path, "/health"))
+		return http_health(wsi, w);
+	if (!strcmp(path, "/metrics"))
+		return http_metrics(wsi, w);
+	if (!strcmp(path, "/api/stats"))
+		return http_stats(wsi, w);
+	if (!strcmp(path, "/api/publish"))
+		return http_error(wsi, 405, "use POST");
+	if (!strncmp(path, "/ws/", 4) || !strcmp(path, "/ws"))
+		return http_error(wsi, 426, "websocket upgrade required");
+	return http_error(wsi, 404, "not found");
+}
+
+static int callback_http_api(struct lws *wsi, enum lws_callback_reasons reason,
+			     void *user, void *in, size_t len)
+{
+	struct http_request *req = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return http_route(wsi, req);
+	case LWS_CALLBACK_HTTP_BODY:
+		if (!req->is_publish)
+			return 0;
+		return http_publish_body(wsi, req, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!req->is_publish)
+			return 0;
+	{
+		int rc = http_publish_complete(wsi, req);
+
+		http_request_free(req);
+		return rc;
+	}
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		http_request_free(req);
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* a client naming this protocol in Sec-WebSocket-Protocol */
+		return -1;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+const struct lws_protocols http_api_protocol = {
+	.name = HTTP_API_PROTOCOL_NAME,
+	.callback = callback_http_api,
+	.per_session_data_size = sizeof(struct http_request),
+};

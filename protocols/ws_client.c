@@ -1,0 +1,351 @@
+/*
+ * ws_client — the lws protocol behind /ws/<client_id>: translates lws
+ * events into hub and router calls and holds no policy of its own.
+ *
+ * Lifecycle of a session (pss = struct ws_session, zeroed by lws):
+ *   FILTER_PROTOCOL_CONNECTION  handshake checks; a refusal writes an HTTP
+ *                               status with a JSON body and allocates nothing
+ *   ESTABLISHED                 hub_session_open, ?channels=, welcome frame
+ *   RECEIVE                     reassembly up to max-message-size, then router
+ *   SERVER_WRITEABLE            write queued frames while the pipe is free
+ *   CLOSED                      hub_session_close, free the reassembly buffer
+ *
+ * Thread: the worker's lws service thread.
+ */
+#include "ws_client.h"
+#include "handshake.h"
+#include "hub.h"
+#include "log.h"
+#include "message.h"
+#include "router.h"
+#include "worker.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WS_MAX_ARGS 32
+#define WS_ARG_BUF (HANDSHAKE_MAX_QUERY + 64)
+
+struct ws_session {
+	struct hub_session hub;      /* first: lws user space is the session */
+	unsigned char *rx;           /* reassembly buffer for multi-part input */
+	size_t rx_len;
+	size_t rx_cap;
+	uint8_t rx_binary;
+	uint8_t opened;              /* registered with the hub */
+};
+
+/* The query arguments, decoded by lws, copied into one buffer. */
+struct ws_args {
+	const char *argv[WS_MAX_ARGS];
+	size_t argc;
+	char buf[WS_ARG_BUF];
+	int overflow;
+};
+
+static void ws_read_args(struct lws *wsi, struct ws_args *a)
+{
+	size_t used = 0;
+
+	a->argc = 0;
+	a->overflow = 0;
+	for (int i = 0; i < 255; i++) {
+		int n = lws_hdr_copy_fragment(wsi, a->buf + used,
+					      (int)(sizeof(a->buf) - used),
+					      WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (n < 0) {
+			/* -1: no such fragment; anything else: too long */
+			if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS,
+						    i) > 0)
+				a->overflow = 1;
+			break;
+		}
+		if (a->argc == WS_MAX_ARGS) {
+			a->overflow = 1;
+			break;
+		}
+		a->argv[a->argc++] = a->buf + used;
+		used += (size_t)n + 1;
+	}
+}
+
+/* Writes "HTTP/1.1 <status>" with a JSON error body on a connection that has
+ * not been upgraded; the caller then returns -1 so lws closes it. */
+static void ws_refuse(struct lws *wsi, int status, const char *error)
+{
+	unsigned char buf[LWS_PRE + 512];
+	char body[160];
+	const char *reason;
+	int blen, n;
+
+	switch (status) {
+	case 400: reason = "Bad Request"; break;
+	case 401: reason = "Unauthorized"; break;
+	case 403: reason = "Forbidden"; break;
+	case 404: reason = "Not Found"; break;
+	default: reason = "Service Unavailable"; break;
+	}
+	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
+	n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+		     "HTTP/1.1 %d %s\r\n"
+		     "content-type: application/json\r\n"
+		     "content-length: %d\r\n"
+		     "connection: close\r\n\r\n%s",
+		     status, reason, blen, body);
+	if (n > 0 && n < (int)(sizeof(buf) - LWS_PRE))
+		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
+}
+
+static int ws_filter(struct lws *wsi, struct ws_session *pss)
+{
+	struct worker *w = worker_of(wsi);
+	struct handshake_result res;
+	struct ws_args args;
+	char path[256];
+	int status;
+
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0) {
+		/* no GET path (another method, or longer than any valid one) */
+		status = 404;
+		res.error = "not found";
+		res.client_id[0] = '\0';
+		goto refuse;
+	}
+	ws_read_args(wsi, &args);
+	status = handshake_check(path, args.argv, args.argc, &res);
+	if (!status && args.overflow) {
+		status = 400;
+		res.error = "query string too long";
+	}
+	if (!status && w->draining) {
+		status = 503;
+		res.error = "server is shutting down";
+	}
+	if (!status && (long)hub_session_count(w->hub) >=
+			       w->cfg->max_connections) {
+		status = 503;
+		res.error = "connection limit reached";
+	}
+	if (!status) {
+		memcpy(pss->hub.client_id, res.client_id,
+		       sizeof(pss->hub.client_id));
+		return 0;
+	}
+refuse:
+	w->metrics.refused_total++;
+	log_msg(LOG_INFO, "ws", "refused upgrade status=%d client_id=%s reason=%s",
+		status, res.client_id[0] ? res.client_id : "-", res.error);
+	ws_refuse(wsi, status, res.error);
+	return -1;
+}
+
+static void ws_subscribe_arg(const char *channel, size_t len, void *arg)
+{
+	struct lws *wsi = arg;
+	struct ws_session *pss = lws_wsi_user(wsi);
+	char name[NAMES_CHANNEL_MAX + 1];
+
+	memcpy(name, channel, len);
+	name[len] = '\0';
+	if (router_subscribe(worker_of(wsi), &pss->hub, name))
+		log_msg(LOG_WARN, "ws", "client_id=%s could not subscribe to %s",
+			pss->hub.client_id, name);
+}
+
+static int ws_established(struct lws *wsi, struct ws_session *pss)
+{
+	struct worker *w = worker_of(wsi);
+	struct ws_args args;
+	char session[32];
+	struct frame *f;
+
+	pss->hub.transport = wsi;
+	if (hub_session_open(w->hub, &pss->hub))
+		return -1;
+	pss->opened = 1;
+	w->metrics.connections_total++;
+
+	ws_read_args(wsi, &args);
+	handshake_foreach_channel(args.argv, args.argc, ws_subscribe_arg, wsi);
+
+	snprintf(session, sizeof(session), "%d-%" PRIu64, w->index,
+		 pss->hub.id);
+	f = message_frame_welcome(pss->hub.client_id, session, w->cfg->node_id,
+				  w->cfg->heartbeat);
+	hub_deliver_session(w->hub, &pss->hub, f);
+	frame_unref(f);
+	log_msg(LOG_INFO, "ws", "session open client_id=%s session=%s",
+		pss->hub.client_id, session);
+	return 0;
+}
+
+static int ws_close_with(struct lws *wsi, struct ws_session *pss,
+			 uint16_t code, const char *reason)
+{
+	lws_close_reason(wsi, (enum lws_close_status)code,
+			 (unsigned char *)reason, strlen(reason));
+	return -1;
+}
+
+static int ws_receive(struct lws *wsi, struct ws_session *pss,
+		      const unsigned char *in, size_t len)
+{
+	struct worker *w = worker_of(wsi);
+	size_t max = (size_t)w->cfg->max_message_size;
+	size_t remaining = lws_remaining_packet_payload(wsi);
+	int final = lws_is_final_fragment(wsi);
+
+	if (pss->hub.close_code)
+		return 0; /* closing: input is ignored */
+
+	if (pss->rx_len + len + remaining > max) {
+		w->metrics.oversize_closes++;
+		log_msg(LOG_INFO, "ws",
+			"closing client_id=%s: message over %zu bytes (1009)",
+			pss->hub.client_id, max);
+		return ws_close_with(wsi, pss, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				     "message too big");
+	}
+
+	if (!pss->rx_len && final) {
+		/* the whole message arrived at once: no copy */
+		pss->rx_binary = (uint8_t)lws_frame_is_binary(wsi);
+		goto dispatch_in_place;
+	}
+
+	if (!pss->rx_len)
+		pss->rx_binary = (uint8_t)lws_frame_is_binary(wsi);
+	if (pss->rx_len + len > pss->rx_cap) {
+		size_t cap = pss->rx_cap ? pss->rx_cap : 1024;
+		unsigned char *grown;
+
+		while (cap < pss->rx_len + len + remaining)
+			cap *= 2;
+		if (cap > max)
+			cap = max;
+		grown = realloc(pss->rx, cap);
+		if (!grown)
+			return ws_close_with(wsi, pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+					     "out of memory");
+		pss->rx = grown;
+		pss->rx_cap = cap;
+	}
+	memcpy(pss->rx + pss->rx_len, in, len);
+	pss->rx_len += len;
+	if (!final)
+		return 0;
+	in = pss->rx;
+	len = pss->rx_len;
+
+dispatch_in_place:
+	w->metrics.messages_in++;
+	w->metrics.bytes_in += len;
+	if (pss->rx_binary)
+		router_client_binary(w, &pss->hub, in, len);
+	else
+		router_client_text(w, &pss->hub, (const char *)in, len);
+
+	/* a large reassembly buffer is not kept for the next message */
+	pss->rx_len = 0;
+	if (pss->rx_cap > 4096) {
+		free(pss->rx);
+		pss->rx = NULL;
+		pss->rx_cap = 0;
+	}
+	return 0;
+}
+
+static int ws_writeable(struct lws *wsi, struct ws_session *pss)
+{
+	struct worker *w = worker_of(wsi);
+	struct frame_queue *q = &pss->hub.queue;
+	struct frame *f;
+
+	while ((f = frame_queue_peek(q)) && !lws_send_pipe_choked(wsi)) {
+		int n = lws_write(wsi, frame_payload(f), f->len,
+				  f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+
+		if (n < (int)f->len) {
+			log_msg(LOG_INFO, "ws", "write failed client_id=%s",
+				pss->hub.client_id);
+			return -1;
+		}
+		w->metrics.messages_out++;
+		w->metrics.bytes_out += f->len;
+		frame_queue_pop(q);
+	}
+	if (q->count) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (pss->hub.close_code) {
+		const char *reason = pss->hub.close_code == 1013
+					     ? "slow consumer"
+					     : "server shutting down";
+
+		log_msg(LOG_INFO, "ws", "closing client_id=%s code=%u reason=%s",
+			pss->hub.client_id, pss->hub.close_code, reason);
+		return ws_close_with(wsi, pss, pss->hub.close_code, reason);
+	}
+	return 0;
+}
+
+static void ws_closed(struct lws *wsi, struct ws_session *pss)
+{
+	struct worker *w = worker_of(wsi);
+
+	if (pss->opened) {
+		log_msg(LOG_INFO, "ws", "session closed client_id=%s session=%d-%" PRIu64,
+			pss->hub.client_id, w->index, pss->hub.id);
+		hub_session_close(w->hub, &pss->hub);
+		pss->opened = 0;
+	}
+	free(pss->rx);
+	pss->rx = NULL;
+	pss->rx_len = pss->rx_cap = 0;
+}
+
+static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
+			      void *user, void *in, size_t len)
+{
+	struct ws_session *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return ws_filter(wsi, pss);
+	case LWS_CALLBACK_ESTABLISHED:
+		return ws_established(wsi, pss);
+	case LWS_CALLBACK_RECEIVE:
+		return ws_receive(wsi, pss, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return ws_writeable(wsi, pss);
+	case LWS_CALLBACK_CLOSED:
+	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
+		if (pss)
+			ws_closed(wsi, pss);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void ws_hub_wake(struct hub_session *s)
+{
+	lws_callback_on_writable(s->transport);
+}
+
+const struct hub_ops ws_client_hub_ops = {
+	/* closing also goes through WRITEABLE, which flushes then closes */
+	.wake = ws_hub_wake,
+	.close = ws_hub_wake,
+};
+
+const struct lws_protocols ws_client_protocol = {
+	.name = WS_CLIENT_PROTOCOL_NAME,
+	.callback = callback_ws_client,
+	.per_session_data_size = sizeof(struct ws_session),
+	/* lws allocates this per connection for reading; messages larger than
+	 * it arrive in pieces and are reassembled in ws_receive() */
+	.rx_buffer_size = 4096,
+};

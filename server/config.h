@@ -1,0 +1,61 @@
+/*
+ * config — herald's settings from flags and HERALD_* environment (SPEC §5).
+ *
+ * Each flag --some-name has an environment variable HERALD_SOME_NAME; a flag
+ * wins over the environment, which wins over the default. A bad value is
+ * refused with a one-line message naming the flag. Parsed once on the main
+ * thread before any worker starts; read-only afterwards. Strings point into
+ * argv/environ or static storage, or into the struct itself.
+ */
+#ifndef HERALD_CONFIG_H
+#define HERALD_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "log.h"
+
+enum redis_kind { REDIS_NONE = 0, REDIS_TCP, REDIS_UNIX };
+
+/* A parsed --redis-url. */
+struct redis_target {
+	enum redis_kind kind;
+	char host[256];
+	int port;
+	char path[108];     /* unix socket path */
+	char password[256]; /* empty: no AUTH */
+	int db;             /* SELECT when > 0 */
+};
+
+struct config {
+	const char *host;
+	int port;
+	const char *web_root;   /* NULL when "none" */
+	const char *redis_url;  /* as given; never logged with its password */
+	struct redis_target redis;
+	const char *redis_prefix;
+	const char *api_key;    /* NULL: loopback callers may publish */
+	char node_id[128];
+	long max_message_size;
+	long max_queue;
+	long max_connections;
+	int heartbeat;
+	enum log_level log_level;
+	enum log_format log_format;
+};
+
+enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = 2 };
+
+/*
+ * Fills cfg from argv and envp. Returns CONFIG_OK; CONFIG_EXIT_OK after
+ * printing --help to out; CONFIG_ERROR with a one-line reason in err.
+ */
+enum config_result config_parse(struct config *cfg, int argc, char **argv,
+				char **envp, FILE *out, char *err,
+				size_t errlen);
+
+/* Parses a --redis-url value; returns 0 or -1 with a reason in err. */
+int config_parse_redis_url(const char *url, struct redis_target *out,
+			   char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * hub — see hub.h.
+ *
+ * Data structures: all sessions in one list (broadcast walks it); clients
+ * and channels in uthash tables keyed by name; a subscription node links
+ * one session and one channel and sits in both lists, so leaving a channel
+ * or closing a session is O(subscriptions) with no search.
+ *
+ * Invariants: a client exists while it has sessions, a channel while it has
+ * subscribers; a session with close_code set receives nothing more and its
+ * queue is empty once hub_session_close() has run.
+ */
+#include "hub.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+struct hub_client {
+	UT_hash_handle hh;
+	struct lws_dll2_owner sessions;
+	char id[NAMES_CLIENT_ID_MAX + 1];
+};
+
+struct hub_channel {
+	UT_hash_handle hh;
+	struct lws_dll2_owner subs;   /* struct hub_subscription, in_channel */
+	uint64_t seq;
+	char name[NAMES_CHANNEL_MAX + 1];
+};
+
+struct hub_subscription {
+	struct lws_dll2 in_channel;
+	struct lws_dll2 in_session;
+	struct hub_channel *channel;
+	struct hub_session *session;
+};
+
+struct hub {
+	struct hub_ops ops;
+	struct hub_limits limits;
+	struct metrics *metrics;
+	struct lws_dll2_owner sessions;
+	struct hub_client *clients;   /* uthash head */
+	struct hub_channel *channels; /* uthash head */
+	uint64_t next_session_id;
+	uint64_t epoch_ms;
+};
+
+struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
+		       struct metrics *metrics, uint64_t epoch_ms)
+{
+	struct hub *hub = calloc(1, sizeof(*hub));
+
+	if (!hub)
+		return NULL;
+	hub->ops = *ops;
+	hub->limits = *lim;
+	hub->metrics = metrics;
+	hub->epoch_ms = epoch_ms;
+	hub->next_session_id = 1;
+	return hub;
+}
+
+void hub_destroy(struct hub *hub)
+{
+	struct hub_client *c, *ctmp;
+	struct hub_channel *ch, *chtmp;
+
+	if (!hub)
+		return;
+	/* sessions are closed by their transport first; free what is left */
+	HASH_ITER(hh, hub->clients, c, ctmp)
+	{
+		HASH_DEL(hub->clients, c);
+		free(c);
+	}
+	HASH_ITER(hh, hub->channels, ch, chtmp)
+	{
+		HASH_DEL(hub->channels, ch);
+		free(ch);
+	}
+	free(hub);
+}
+
+int hub_session_open(struct hub *hub, struct hub_session *s)
+{
+	struct hub_client *c;
+
+	HASH_FIND_STR(hub->clients, s->client_id, c);
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -1;
+		snprintf(c->id, sizeof(c->id), "%s", s->client_id);
+		HASH_ADD_STR(hub->clients, id, c);
+	}
+	s->client = c;
+	s->id = hub->next_session_id++;
+	lws_dll2_add_tail(&s->in_client, &c->sessions);
+	lws_dll2_add_tail(&s->in_hub, &hub->sessions);
+	return 0;
+}
+
+static void hub_subscription_free(struct hub *hub, struct hub_subscription *sub)
+{
+	struct hub_channel *ch = sub->channel;
+
+	lws_dll2_remove(&sub->in_channel);
+	lws_dll2_remove(&sub->in_session);
+	free(sub);
+	if (!ch->subs.count) {
+		HASH_DEL(hub->channels, ch);
+		free(ch);
+	}
+}
+
+void hub_session_close(struct hub *hub, struct hub_session *s)
+{
+	struct hub_client *c = s->client;
+
+	if (!c)
+		return; /* never opened, or closed already */
+	while (s->subs.head)
+		hub_subscription_free(
+			hub, lws_container_of(s->subs.head,
+					      struct hub_subscription,
+					      in_session));
+	frame_queue_clear(&s->queue);
+	lws_dll2_remove(&s->in_hub);
+	lws_dll2_remove(&s->in_client);
+	s->client = NULL;
+	if (!c->sessions.count) {
+		HASH_DEL(hub->clients, c);
+		free(c);
+	}
+}
+
+unsigned hub_session_count(const struct hub *hub)
+{
+	return (unsigned)hub->sessions.count;
+}
+
+unsigned hub_client_count(const struct hub *hub)
+{
+	return HASH_COUNT(hub->clients);
+}
+
+unsigned hub_channel_count(const struct hub *hub)
+{
+	return HASH_COUNT(hub->channels);
+}
+
+int hub_has_client(struct hub *hub, const char *client_id)
+{
+	struct hub_client *c;
+
+	HASH_FIND_STR(hub->clients, client_id, c);
+	return c != NULL;
+}
+
+struct hub_channel *hub_channel_find(struct hub *hub, const char *channel)
+{
+	struct hub_channel *ch;
+
+	HASH_FIND_STR(hub->channels, channel, ch);
+	return ch;
+}
+
+static struct hub_subscription *hub_find_subscription(struct hub_session *s,
+						      const char *channel)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, s->subs.head)
+	{
+		struct hub_subscription *sub = lws_container_of(
+			d, struct hub_subscription, in_session);
+
+		if (!strcmp(sub->channel->name, channel))
+			return sub;
+	}
+	lws_end_foreach_dll(d);
+	return NULL;
+}
+
+int hub_is_subscribed(struct hub *hub, struct hub_session *s,
+		      const char *channel)
+{
+	return hub_find_subscription(s, channel) != NULL;
+}
+
+int hub_subscribe(struct hub *hub, struct hub_session *s, const char *channel)
+{
+	struct hub_subscription *sub;
+	struct hub_channel *ch;
+
+	if (hub_find_subscription(s, channel))
+		return 0;
+	if (s->subs.count >= HUB_MAX_SUBSCRIPTIONS)
+		return -1;
+	sub = calloc(1, sizeof(*sub));
+	if (!sub)
+		return -2;
+	ch = hub_channel_find(hub, channel);
+	if (!ch) {
+		ch = calloc(1, sizeof(*ch));
+		if (!ch) {
+			free(sub);
+			return -2;
+		}
+		snprintf(ch->name, sizeof(ch->name), "%s", channel);
+		HASH_ADD_STR(hub->channels, name, ch);
+	}
+	sub->channel = ch;
+	sub->session = s;
+	lws_dll2_add_tail(&sub->in_channel, &ch->subs);
+	lws_dll2_add_tail(&sub->in_session, &s->subs);
+	return 0;
+}
+
+int hub_unsubscribe(struct hub *hub, struct hub_session *s,
+		    const char *channel)
+{
+	struct hub_subscription *sub = hub_find_subscription(s, channel);
+
+	if (sub)
+		hub_subscription_free(hub, sub);
+	return 0;
+}
+
+void hub_next_seq(struct hub *hub, struct hub_channel *ch, char *out,
+		  size_t outlen)
+{
+	snprintf(out, outlen, "%" PRIu64 "-%" PRIu64, hub->epoch_ms, ++ch->seq);
+}
+
+/* The slow-consumer policy: drop the queue now so memory stays bounded,
+ * count it once, and have the transport close the session. */
+static void hub_slow_consumer(struct hub *hub, struct hub_session *s)
+{
+	hub->metrics->drops += s->queue.count + 1;
+	hub->metrics->slow_consumers++;
+	log_msg(LOG_WARN, "hub",
+		"slow consumer closed client_id=%s session=%" PRIu64
+		" queued_bytes=%zu limit=%zu",
+		s->client_id, s->id, s->queue.bytes, hub->limits.max_queue);
+	frame_queue_clear(&s->queue);
+	s->close_code = 1013;
+	hub->ops.close(s);
+}
+
+unsigned hub_deliver_session(struct hub *hub, struct hub_session *s,
+			     struct frame *f)
+{
+	int was_empty = !s->queue.count;
+
+	if (!f || s->close_code)
+		return 0;
+	switch (frame_queue_push(&s->queue, f, hub->limits.max_queue)) {
+	case 0:
+		if (was_empty)
+			hub->ops.wake(s);
+		return 1;
+	case -1:
+		hub_slow_consumer(hub, s);
+		return 0;
+	default:
+		hub->metrics->drops++;
+		log_msg(LOG_ERROR, "hub", "out of memory queueing for client_id=%s",
+			s->client_id);
+		return 0;
+	}
+}
+
+unsigned hub_deliver_all(struct hub *hub, struct frame *f)
+{
+	unsigned n = 0;
+
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hub->sessions.head)
+	{
+		n += hub_deliver_session(
+			hub, lws_container_of(d, struct hub_session, in_hub), f);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	return n;
+}
+
+unsigned hub_deliver_client(struct hub *hub, const char *client_id,
+			    struct frame *f)
+{
+	struct hub_client *c;
+	unsigned n = 0;
+
+	HASH_FIND_STR(hub->clients, client_id, c);
+	if (!c)
+		return 0;
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, c->sessions.head)
+	{
+		n += hub_deliver_session(
+			hub, lws_container_of(d, struct hub_session, in_client),
+			f);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	return n;
+}
+
+unsigned hub_deliver_channel(struct hub *hub, struct hub_channel *ch,
+			     struct frame *f)
+{
+	unsigned n = 0;
+
+	if (!ch)
+		return 0;
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, ch->subs.head)
+	{
+		struct hub_subscription *sub = lws_container_of(
+			d, struct hub_subscription, in_channel);
+
+		n += hub_deliver_session(hub, sub->session, f);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	return n;
+}
+
+void hub_close_all(struct hub *hub, uint16_t code)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hub->sessions.head)
+	{
+		struct hub_session *s =
+			lws_container_of(d, struct hub_session, in_hub);
+
+		if (!s->close_code) {
+			s->close_code = code;
+			hub->ops.close(s);
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
+void hub_foreach_session(struct hub *hub,
+			 void (*fn)(struct hub_session *s, void *arg), void *arg)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hub->sessions.head)
+	{
+		fn(lws_container_of(d, struct hub_session, in_hub), arg);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}

@@ -1,0 +1,116 @@
+/*
+ * hub — one worker's sessions, clients and channels, and local delivery.
+ *
+ * A session is one WebSocket connection; a client is every session with the
+ * same client_id; a channel is a set of subscribed sessions. Delivery puts
+ * one reference to an already-encoded frame on each recipient's bounded
+ * queue and asks the transport to write (hub_ops.wake). A session whose
+ * queue passes max_queue bytes is a slow consumer: its queue is dropped at
+ * once (memory stays bounded), it is counted, and the transport is asked
+ * to close it (hub_ops.close).
+ *
+ * Thread: one worker's lws service thread; everything here is per worker.
+ * The transport owns struct hub_session storage (it lives in the lws
+ * per-session data); the hub owns clients, channels and subscriptions.
+ */
+#ifndef HERALD_HUB_H
+#define HERALD_HUB_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "metrics.h"
+#include "names.h"
+
+#define HUB_MAX_SUBSCRIPTIONS 256
+
+struct hub;
+struct hub_client;
+struct hub_channel;
+
+struct hub_session {
+	struct lws_dll2 in_hub;       /* hub->sessions */
+	struct lws_dll2 in_client;    /* client->sessions */
+	struct lws_dll2_owner subs;   /* struct hub_subscription, in_session */
+	struct hub_client *client;
+	struct frame_queue queue;
+	void *transport;              /* the lws wsi */
+	uint64_t id;
+	uint16_t close_code;          /* non-zero: closing, deliver nothing */
+	char client_id[NAMES_CLIENT_ID_MAX + 1];
+};
+
+struct hub_ops {
+	/* Frames were queued for s: arrange a write. */
+	void (*wake)(struct hub_session *s);
+	/* s must be closed with s->close_code (already set). */
+	void (*close)(struct hub_session *s);
+};
+
+struct hub_limits {
+	size_t max_queue;          /* bytes of unsent frames per session */
+	long max_sessions;
+};
+
+/* New empty hub; NULL on OOM. epoch_ms stamps channel seqs (see hub_seq). */
+struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
+		       struct metrics *metrics, uint64_t epoch_ms);
+
+/* Frees clients and channels; every session must be closed first. */
+void hub_destroy(struct hub *hub);
+
+/* Registers s (zeroed by the caller, client_id and transport set) as a new
+ * session; returns 0, or -1 on OOM (s is left unregistered). */
+int hub_session_open(struct hub *hub, struct hub_session *s);
+
+/* Unsubscribes s, drops its queue and unregisters it. Idempotent. */
+void hub_session_close(struct hub *hub, struct hub_session *s);
+
+/* Number of open sessions / distinct clients / channels with subscribers. */
+unsigned hub_session_count(const struct hub *hub);
+unsigned hub_client_count(const struct hub *hub);
+unsigned hub_channel_count(const struct hub *hub);
+
+/* Whether client_id has a session on this hub. */
+int hub_has_client(struct hub *hub, const char *client_id);
+
+/* Subscribes s to a valid channel name; 0 (also when already subscribed),
+ * -1 over HUB_MAX_SUBSCRIPTIONS, -2 on OOM. */
+int hub_subscribe(struct hub *hub, struct hub_session *s, const char *channel);
+
+/* Leaves channel; 0 whether or not s was subscribed. */
+int hub_unsubscribe(struct hub *hub, struct hub_session *s,
+		    const char *channel);
+
+/* Whether s is subscribed to channel. */
+int hub_is_subscribed(struct hub *hub, struct hub_session *s,
+		      const char *channel);
+
+/* The channel's local subscriber set, or NULL when nobody here listens. */
+struct hub_channel *hub_channel_find(struct hub *hub, const char *channel);
+
+/* Next seq of a channel in this node's numbering: "<epoch_ms>-<n>". */
+void hub_next_seq(struct hub *hub, struct hub_channel *ch, char *out,
+		  size_t outlen);
+
+/* Queue f on one session / every session / every session of client_id /
+ * every subscriber of ch. f keeps the caller's reference. Each returns
+ * the number of sessions it was queued on. */
+unsigned hub_deliver_session(struct hub *hub, struct hub_session *s,
+			     struct frame *f);
+unsigned hub_deliver_all(struct hub *hub, struct frame *f);
+unsigned hub_deliver_client(struct hub *hub, const char *client_id,
+			    struct frame *f);
+unsigned hub_deliver_channel(struct hub *hub, struct hub_channel *ch,
+			     struct frame *f);
+
+/* Marks every session closing with code (e.g. 1001 at shutdown). */
+void hub_close_all(struct hub *hub, uint16_t code);
+
+/* Calls fn on every open session. */
+void hub_foreach_session(struct hub *hub, void (*fn)(struct hub_session *s,
+						     void *arg),
+			 void *arg);
+
+#endif

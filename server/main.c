@@ -1,0 +1,222 @@
+/*
+ * main — herald's process: flags, signals, the worker's lws context and
+ * its service loop, and the graceful drain on SIGTERM/SIGINT.
+ *
+ * Thread: the main thread runs the (single, for now) worker's event loop.
+ * The only global mutable state is the pointer the signal handler uses to
+ * raise the worker's stop flag and wake its loop with lws_cancel_service(),
+ * the one lws call that is safe from any context.
+ */
+#include "config.h"
+#include "hub.h"
+#include "log.h"
+#include "worker.h"
+
+#include "http_api.h"
+#include "ws_client.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define DRAIN_TIMEOUT_US (5 * LWS_US_PER_SEC)
+
+static struct worker *volatile signal_target;
+
+static void on_stop_signal(int sig)
+{
+	struct worker *w = signal_target;
+
+	(void)sig;
+	if (w) {
+		w->stop_requested = 1;
+		if (w->context)
+			lws_cancel_service(w->context);
+	}
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static uint64_t wall_clock_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static const struct lws_protocols *const protocols_list[] = {
+	&http_api_protocol,
+	&ws_client_protocol,
+};
+
+/* lws wants a terminated array of structs. */
+static struct lws_protocols protocols[3];
+
+/* Upgrades that name no subprotocol go to the /ws/ protocol. */
+static const struct lws_protocol_vhost_options pvo_default = {
+	NULL, NULL, "default", "1"
+};
+static const struct lws_protocol_vhost_options pvo_ws = {
+	NULL, &pvo_default, WS_CLIENT_PROTOCOL_NAME, ""
+};
+
+#define API_MOUNT(next, path)                                             \
+	{ .mount_next = next, .mountpoint = path, .origin = HTTP_API_PROTOCOL_NAME, \
+	  .protocol = HTTP_API_PROTOCOL_NAME,                                     \
+	  .origin_protocol = LWSMPRO_CALLBACK,                                    \
+	  .mountpoint_len = sizeof(path) - 1 }
+
+/*
+ * lws picks the longest matching file mount but the last matching callback
+ * mount, so the catch-all "/" comes first and the API paths after it.
+ */
+static struct lws_http_mount mount_root;
+static const struct lws_http_mount mount_ws = API_MOUNT(NULL, "/ws");
+static const struct lws_http_mount mount_api = API_MOUNT(&mount_ws, "/api");
+static const struct lws_http_mount mount_metrics =
+	API_MOUNT(&mount_api, "/metrics");
+static const struct lws_http_mount mount_health =
+	API_MOUNT(&mount_metrics, "/health");
+
+static struct lws_context *create_context(struct worker *w,
+					  lws_retry_bo_t *retry)
+{
+	const struct config *cfg = w->cfg;
+	struct lws_context_creation_info info;
+
+	protocols[0] = *protocols_list[0];
+	protocols[1] = *protocols_list[1];
+
+	memset(&mount_root, 0, sizeof(mount_root));
+	mount_root.mount_next = &mount_health;
+	mount_root.mountpoint = "/";
+	mount_root.mountpoint_len = 1;
+	if (cfg->web_root) {
+		mount_root.origin = cfg->web_root;
+		mount_root.def = "index.html";
+		mount_root.origin_protocol = LWSMPRO_FILE;
+	} else {
+		mount_root.origin = HTTP_API_PROTOCOL_NAME;
+		mount_root.protocol = HTTP_API_PROTOCOL_NAME;
+		mount_root.origin_protocol = LWSMPRO_CALLBACK;
+	}
+
+	memset(retry, 0, sizeof(*retry));
+	retry->secs_since_valid_ping = (uint16_t)cfg->heartbeat;
+	retry->secs_since_valid_hangup = (uint16_t)(cfg->heartbeat * 2);
+
+	memset(&info, 0, sizeof(info));
+	info.port = cfg->port;
+	if (strcmp(cfg->host, "0.0.0.0")) {
+		info.iface = cfg->host;
+		if (!strchr(cfg->host, ':'))
+			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	}
+	info.protocols = protocols;
+	info.pvo = &pvo_ws;
+	info.mounts = &mount_root;
+	info.user = w;
+	info.retry_and_idle_policy = retry;
+	info.alpn = "http/1.1";
+	info.server_string = "herald";
+	info.vhost_name = "herald";
+	info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8 |
+			LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+			LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	return lws_create_context(&info);
+}
+
+/* Stops accepting, closes every session with 1001 after flushing what it
+ * has queued, and services the loop until all are gone or time is up. */
+static void drain(struct worker *w)
+{
+	lws_usec_t deadline = lws_now_usecs() + DRAIN_TIMEOUT_US;
+
+	w->draining = 1;
+	log_msg(LOG_INFO, "main", "draining %u sessions",
+		hub_session_count(w->hub));
+	hub_close_all(w->hub, 1001);
+	while (hub_session_count(w->hub) && lws_now_usecs() < deadline)
+		if (lws_service(w->context, 0) < 0)
+			break;
+	if (hub_session_count(w->hub))
+		log_msg(LOG_WARN, "main", "%u sessions still open at the drain "
+			"deadline; dropping them", hub_session_count(w->hub));
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	static struct config cfg;
+	static struct worker w;
+	struct hub_limits limits;
+	lws_retry_bo_t retry;
+	char err[512];
+	int rc = 0;
+
+	switch (config_parse(&cfg, argc, argv, envp, stdout, err, sizeof(err))) {
+	case CONFIG_EXIT_OK:
+		return 0;
+	case CONFIG_ERROR:
+		fprintf(stderr, "herald: %s\n", err);
+		return 2;
+	case CONFIG_OK:
+		break;
+	}
+	log_configure(cfg.log_level, cfg.log_format);
+	log_route_lws();
+
+	w.cfg = &cfg;
+	w.started_ms = wall_clock_ms();
+	w.started_mono = lws_now_usecs();
+	limits.max_queue = (size_t)cfg.max_queue;
+	limits.max_sessions = cfg.max_connections;
+	w.hub = hub_create(&ws_client_hub_ops, &limits, &w.metrics, w.started_ms);
+	if (!w.hub) {
+		log_msg(LOG_ERROR, "main", "out of memory");
+		return 1;
+	}
+
+	signal_target = &w;
+	install_signals();
+
+	w.context = create_context(&w, &retry);
+	if (!w.context) {
+		log_msg(LOG_ERROR, "main", "cannot listen on %s:%d",
+			cfg.host, cfg.port);
+		hub_destroy(w.hub);
+		return 1;
+	}
+	log_msg(LOG_INFO, "main",
+		"herald listening on %s:%d node=%s web_root=%s redis=%s",
+		cfg.host, cfg.port, cfg.node_id,
+		cfg.web_root ? cfg.web_root : "none",
+		cfg.redis.kind == REDIS_NONE ? "none" : "configured");
+
+	while (!w.stop_requested)
+		if (lws_service(w.context, 0) < 0) {
+			rc = 1;
+			break;
+		}
+
+	if (w.stop_requested)
+		drain(&w);
+	lws_context_destroy(w.context);
+	w.context = NULL;
+	hub_destroy(w.hub);
+	log_msg(LOG_INFO, "main", "herald stopped");
+	return rc;
+}

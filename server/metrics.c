@@ -1,0 +1,137 @@
+/*
+ * metrics — see metrics.h. One table names every counter once for both
+ * renderings, so /metrics, /api/stats and $sys can never disagree.
+ */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct counter_def {
+	const char *json_name;
+	const char *prom_name;
+	const char *help;
+	size_t offset;
+};
+
+#define COUNTER(field, prom, help) \
+	{ #field, prom, help, offsetof(struct metrics, field) }
+
+static const struct counter_def counters[] = {
+	COUNTER(connections_total, "herald_connections_accepted_total",
+		"WebSocket sessions accepted"),
+	COUNTER(refused_total, "herald_upgrades_refused_total",
+		"upgrades refused before the handshake"),
+	COUNTER(messages_in, "herald_messages_in_total",
+		"complete messages received from clients"),
+	COUNTER(messages_out, "herald_messages_out_total",
+		"frames written to clients"),
+	COUNTER(bytes_in, "herald_bytes_in_total",
+		"payload bytes received from clients"),
+	COUNTER(bytes_out, "herald_bytes_out_total",
+		"payload bytes written to clients"),
+	COUNTER(broadcasts, "herald_broadcasts_total",
+		"broadcast messages delivered by this node"),
+	COUNTER(notifications, "herald_notifications_total",
+		"notifications delivered by this node"),
+	COUNTER(publishes, "herald_channel_messages_total",
+		"channel messages delivered by this node"),
+	COUNTER(directs, "herald_direct_messages_total",
+		"client-to-client messages delivered by this node"),
+	COUNTER(drops, "herald_dropped_frames_total",
+		"frames dropped (slow consumers, out of memory)"),
+	COUNTER(slow_consumers, "herald_slow_consumer_disconnects_total",
+		"sessions closed as slow consumers"),
+	COUNTER(oversize_closes, "herald_oversize_closes_total",
+		"sessions closed for a message over max-message-size"),
+	COUNTER(errors_sent, "herald_error_replies_total",
+		"error replies to bad client messages"),
+	COUNTER(redis_reconnects, "herald_redis_reconnects_total",
+		"Redis links re-established after a loss"),
+};
+
+#define COUNTER_COUNT (sizeof(counters) / sizeof(counters[0]))
+
+static uint64_t counter_value(const struct metrics *m, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)m + counters[i].offset, sizeof(v));
+	return v;
+}
+
+/* Appends to buf at *used; stops (and keeps the cut clean) when full. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *used, len - *used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len - *used) {
+		/* drop the partial line */
+		buf[*used] = '\0';
+		*used = len;
+		return;
+	}
+	*used += (size_t)n;
+}
+
+size_t metrics_render_prometheus(const struct metrics_view *v, char *buf,
+				 size_t len)
+{
+	static const char *const states[] = { "connected", "disconnected",
+					      "disabled" };
+	size_t used = 0;
+
+	append(buf, len, &used,
+	       "# HELP herald_connections open WebSocket sessions\n"
+	       "# TYPE herald_connections gauge\n"
+	       "herald_connections %u\n"
+	       "# HELP herald_clients distinct connected client ids\n"
+	       "# TYPE herald_clients gauge\n"
+	       "herald_clients %u\n"
+	       "# HELP herald_channels channels with local subscribers\n"
+	       "# TYPE herald_channels gauge\n"
+	       "herald_channels %u\n"
+	       "# HELP herald_uptime_seconds seconds since start\n"
+	       "# TYPE herald_uptime_seconds gauge\n"
+	       "herald_uptime_seconds %.3f\n",
+	       v->sessions, v->clients, v->channels, v->uptime_seconds);
+	for (size_t i = 0; i < COUNTER_COUNT; i++)
+		append(buf, len, &used,
+		       "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+		       counters[i].prom_name, counters[i].help,
+		       counters[i].prom_name, counters[i].prom_name,
+		       (unsigned long long)counter_value(v->counters, i));
+	append(buf, len, &used,
+	       "# HELP herald_redis_state Redis link state (1 for the "
+	       "current state)\n# TYPE herald_redis_state gauge\n");
+	for (size_t i = 0; i < 3; i++)
+		append(buf, len, &used, "herald_redis_state{state=\"%s\"} %d\n",
+		       states[i], !strcmp(states[i], v->redis_state));
+	return used < len ? used : strlen(buf);
+}
+
+json_t *metrics_render_json(const struct metrics_view *v)
+{
+	json_t *o = json_pack("{s:s, s:f, s:I, s:I, s:I, s:s}", "node",
+			      v->node_id, "uptime", v->uptime_seconds,
+			      "connections", (json_int_t)v->sessions, "clients",
+			      (json_int_t)v->clients, "channels",
+			      (json_int_t)v->channels, "redis",
+			      v->redis_state);
+
+	for (size_t i = 0; o && i < COUNTER_COUNT; i++)
+		json_object_set_new(
+			o, counters[i].json_name,
+			json_integer((json_int_t)counter_value(v->counters, i)));
+	return o;
+}

@@ -1,0 +1,52 @@
+/*
+ * metrics — herald's counters and their renderings (Prometheus text, JSON).
+ *
+ * Each worker owns one struct metrics and bumps it on its own thread without
+ * atomics; readers on the same thread (the HTTP API, $sys) render a
+ * metrics_view assembled from the counters and the hub's gauges.
+ */
+#ifndef HERALD_METRICS_H
+#define HERALD_METRICS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct metrics {
+	uint64_t connections_total;   /* sessions accepted */
+	uint64_t refused_total;       /* upgrades refused before the 101 */
+	uint64_t messages_in;         /* complete client messages */
+	uint64_t messages_out;        /* frames written to sessions */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t broadcasts;          /* broadcast messages delivered by this node */
+	uint64_t notifications;       /* Redis/HTTP notifications delivered */
+	uint64_t publishes;           /* channel messages delivered */
+	uint64_t directs;             /* client-to-client messages delivered */
+	uint64_t drops;               /* frames dropped (slow consumer, OOM) */
+	uint64_t slow_consumers;      /* sessions closed as slow consumers */
+	uint64_t oversize_closes;     /* sessions closed with 1009 */
+	uint64_t errors_sent;         /* error replies to bad client messages */
+	uint64_t redis_reconnects;    /* Redis links re-established */
+};
+
+/* Everything the renderers show. */
+struct metrics_view {
+	const struct metrics *counters;
+	const char *node_id;
+	unsigned sessions;
+	unsigned clients;
+	unsigned channels;
+	const char *redis_state;      /* connected, disconnected, disabled */
+	double uptime_seconds;
+};
+
+/* Prometheus text exposition into buf; returns bytes written (truncated
+ * output is cut at a line boundary) . */
+size_t metrics_render_prometheus(const struct metrics_view *v, char *buf,
+				 size_t len);
+
+/* The same figures as a JSON object (new reference, NULL on OOM). */
+json_t *metrics_render_json(const struct metrics_view *v);
+
+#endif

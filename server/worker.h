@@ -1,0 +1,45 @@
+/*
+ * worker — one event loop and everything that belongs to it.
+ *
+ * Each worker owns an lws context (its own listening socket once several
+ * workers share the port), a hub, its metrics and its Redis links. The lws
+ * protocols find their worker with lws_context_user(). All fields are used
+ * only on the worker's service thread, except stop_requested, which the
+ * signal handler sets (followed by lws_cancel_service()).
+ */
+#ifndef HERALD_WORKER_H
+#define HERALD_WORKER_H
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "hub.h"
+#include "metrics.h"
+
+struct worker {
+	const struct config *cfg;
+	struct lws_context *context;
+	struct hub *hub;
+	struct metrics metrics;
+	uint64_t started_ms;          /* wall clock at start: the seq epoch */
+	lws_usec_t started_mono;      /* for uptime */
+	int index;
+	int draining;                 /* refusing upgrades, sessions closing */
+	volatile sig_atomic_t stop_requested;
+};
+
+/* The worker that owns wsi's context. */
+static inline struct worker *worker_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* Figures for /metrics, /api/stats and $sys. */
+void worker_metrics_view(struct worker *w, struct metrics_view *v);
+
+/* Redis state as /health shows it: connected, disconnected or disabled. */
+const char *worker_redis_state(struct worker *w);
+
+#endif

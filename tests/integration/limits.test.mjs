@@ -1,0 +1,177 @@
+// SPEC §2 (fragmented messages), §6 limits: --max-message-size → 1009,
+// invalid UTF-8 → 1007, with exact close codes.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startHerald, connectReady, rawConnect, closeAll } from './harness.mjs';
+
+const LIMIT = 1024;
+let h;
+
+before(async () => {
+  h = await startHerald({ args: ['--max-message-size', String(LIMIT), '--rate-limit', '10000'] });
+});
+after(async () => {
+  if (h) await h.stop();
+});
+
+const open = (p = '/ws/alice') => connectReady(h.url, p);
+
+test('a fragmented text message is reassembled and answered exactly once', async () => {
+  const c = await open();
+  const msg = JSON.stringify({ type: 'echo', data: 'x'.repeat(300), id: 'frag' });
+  const parts = [msg.slice(0, 100), msg.slice(100, 200), msg.slice(200)];
+  await c.send(parts[0], { fin: false });
+  await c.send(parts[1], { fin: false });
+  await c.send(parts[2], { fin: true });
+  assert.deepEqual(await c.nextJson(), { type: 'echo', data: 'x'.repeat(300), id: 'frag' });
+  await c.expectNone(250);
+  // plain text split in two fragments → one Echo
+  await c.send('hel', { fin: false });
+  await c.send('lo', { fin: true });
+  assert.equal(await c.next(), 'Echo: hello');
+  await c.expectNone(200);
+  await c.close();
+});
+
+test('fragments split inside a multi-byte UTF-8 character are reassembled', async () => {
+  const raw = await rawConnect(h.port, '/ws/alice');
+  const welcome = await raw.nextDataFrame();
+  assert.equal(JSON.parse(welcome.payload.toString()).type, 'welcome');
+  const bytes = Buffer.from('é✓', 'utf8'); // c3 a9 e2 9c 93
+  raw.sendFrame(0x1, bytes.subarray(0, 1), { fin: false });
+  raw.sendFrame(0x0, bytes.subarray(1, 3), { fin: false });
+  raw.sendFrame(0x0, bytes.subarray(3), { fin: true });
+  const f = await raw.nextDataFrame();
+  assert.equal(f.opcode, 0x1);
+  assert.equal(f.payload.toString('utf8'), 'Echo: é✓');
+  raw.destroy();
+});
+
+test('a fragmented binary message is echoed once, whole', async () => {
+  const c = await open();
+  const a = randomBytes(300);
+  const b = randomBytes(200);
+  await c.send(a, { binary: true, fin: false });
+  await c.send(b, { binary: true, fin: true });
+  const got = await c.next();
+  assert.ok(Buffer.isBuffer(got));
+  assert.ok(got.equals(Buffer.concat([a, b])));
+  await c.expectNone(200);
+  await c.close();
+});
+
+test('a control frame between fragments does not break reassembly', async () => {
+  const c = await open();
+  await c.send('{"type":"echo",', { fin: false });
+  c.ws.ping('between');
+  await c.send('"data":1}', { fin: true });
+  assert.deepEqual(await c.nextJson(), { type: 'echo', data: 1 });
+  await c.expectNone(150);
+  await c.close();
+});
+
+test('a text message of exactly max-message-size is accepted', async () => {
+  const c = await open();
+  const text = 'a'.repeat(LIMIT);
+  await c.send(text);
+  assert.equal(await c.next(), `Echo: ${text}`);
+  // JSON echo of exactly the limit
+  const base = JSON.stringify({ type: 'echo', data: '' });
+  const json = JSON.stringify({ type: 'echo', data: 'b'.repeat(LIMIT - base.length) });
+  assert.equal(Buffer.byteLength(json), LIMIT);
+  await c.send(json);
+  assert.deepEqual(await c.nextJson(), JSON.parse(json));
+  // binary of exactly the limit
+  const bin = randomBytes(LIMIT);
+  await c.send(bin, { binary: true });
+  assert.ok((await c.next()).equals(bin));
+  await c.close();
+});
+
+test('a fragmented message of exactly max-message-size is accepted', async () => {
+  const c = await open();
+  await c.send('a'.repeat(600), { fin: false });
+  await c.send('a'.repeat(LIMIT - 600), { fin: true });
+  assert.equal(await c.next(), `Echo: ${'a'.repeat(LIMIT)}`);
+  await c.close();
+});
+
+test('a single text message over max-message-size is closed with 1009', async () => {
+  const c = await open();
+  await c.send('a'.repeat(LIMIT + 1));
+  const info = await c.closed();
+  assert.equal(info.code, 1009);
+  assert.equal(info.reason, 'message too big');
+  assert.deepEqual(c.queue, [], 'no reply to the oversized message');
+});
+
+test('a single binary message over max-message-size is closed with 1009', async () => {
+  const c = await open();
+  await c.send(randomBytes(LIMIT * 4), { binary: true });
+  const info = await c.closed();
+  assert.equal(info.code, 1009);
+  assert.deepEqual(c.queue, []);
+});
+
+test('a fragmented message over max-message-size (small fragments) is closed with 1009', async () => {
+  const c = await open();
+  const chunk = 'z'.repeat(300);
+  for (let i = 0; i < 3; i++) await c.send(chunk, { fin: false });
+  await c.send(chunk, { fin: true }); // 1200 bytes in all
+  const info = await c.closed();
+  assert.equal(info.code, 1009);
+  assert.equal(info.reason, 'message too big');
+  assert.deepEqual(c.queue, [], 'nothing echoed for the oversized message');
+});
+
+test('a huge fragmented message that never ends is cut at the limit with 1009', async () => {
+  const raw = await rawConnect(h.port, '/ws/alice');
+  await raw.nextDataFrame(); // welcome
+  raw.sendFrame(0x1, Buffer.alloc(512, 0x61), { fin: false });
+  raw.sendFrame(0x0, Buffer.alloc(512, 0x61), { fin: false });
+  raw.sendFrame(0x0, Buffer.alloc(512, 0x61), { fin: false }); // now 1536 > 1024, no final fragment
+  const f = await raw.nextDataFrame();
+  assert.equal(f.opcode, 0x8, `expected a close frame, got opcode ${f.opcode}`);
+  assert.equal(f.payload.readUInt16BE(0), 1009);
+  await raw.closed();
+});
+
+test('invalid UTF-8 in a text frame is closed with 1007', async () => {
+  const c = await open();
+  await c.send(Buffer.from([0x68, 0x69, 0xc3, 0x28]), { binary: false });
+  const info = await c.closed();
+  assert.equal(info.code, 1007);
+  assert.deepEqual(c.queue, []);
+});
+
+test('invalid UTF-8 split across fragments is closed with 1007', async () => {
+  const raw = await rawConnect(h.port, '/ws/alice');
+  await raw.nextDataFrame(); // welcome
+  raw.sendFrame(0x1, Buffer.from([0x61, 0xe2]), { fin: false });
+  raw.sendFrame(0x0, Buffer.from([0x28, 0xa1]), { fin: true });
+  const f = await raw.nextDataFrame();
+  assert.equal(f.opcode, 0x8, `expected a close frame, got opcode ${f.opcode}: ${f.payload}`);
+  assert.equal(f.payload.readUInt16BE(0), 1007);
+  await raw.closed();
+});
+
+test('overlong UTF-8 and surrogates are invalid (1007)', async () => {
+  for (const bytes of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff]]) {
+    const c = await open();
+    await c.send(Buffer.from(bytes), { binary: false });
+    const info = await c.closed();
+    assert.equal(info.code, 1007, `bytes ${Buffer.from(bytes).toString('hex')}`);
+  }
+});
+
+test('herald keeps serving others after limit closes', async () => {
+  const a = await open('/ws/a');
+  const b = await open('/ws/b');
+  await a.send('x'.repeat(LIMIT + 10));
+  assert.equal((await a.closed()).code, 1009);
+  await b.send('still');
+  assert.equal(await b.next(), 'Echo: still');
+  await closeAll(b);
+});
