@@ -196,7 +196,7 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 		json_decref(o);
 		return http_error(wsi, 400, "\"data\" is required");
 	}
-	router_notify(w, name, data);
+	router_publish(w, name, data);
 	json_decref(o);
 	return http_respond_json(wsi, 202, json_pack("{s:b}", "published", 1));
 }

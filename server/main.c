@@ -13,6 +13,8 @@
 #include "worker.h"
 
 #include "http_api.h"
+#include "redis_io.h"
+#include "router.h"
 #include "ws_client.h"
 
 #include <signal.h>
@@ -59,12 +61,15 @@ static uint64_t wall_clock_ms(void)
 }
 
 static const struct lws_protocols *const protocols_list[] = {
-	&http_api_protocol,
+	&http_api_protocol, /* first: plain HTTP requests land here */
 	&ws_client_protocol,
+	&redis_io_protocol,
 };
 
+#define PROTOCOL_COUNT (sizeof(protocols_list) / sizeof(protocols_list[0]))
+
 /* lws wants a terminated array of structs. */
-static struct lws_protocols protocols[3];
+static struct lws_protocols protocols[PROTOCOL_COUNT + 1];
 
 /* Upgrades that name no subprotocol go to the /ws/ protocol. */
 static const struct lws_protocol_vhost_options pvo_default = {
@@ -92,14 +97,31 @@ static const struct lws_http_mount mount_metrics =
 static const struct lws_http_mount mount_health =
 	API_MOUNT(&mount_metrics, "/health");
 
+static void on_redis_message(void *arg, const char *channel,
+			     size_t channel_len, const char *payload,
+			     size_t payload_len)
+{
+	router_redis_message(arg, channel, channel_len, payload, payload_len);
+}
+
+static void on_redis_state(void *arg, int ready)
+{
+	router_redis_state(arg, ready);
+}
+
+static const struct redis_bridge_ops redis_ops = {
+	.on_message = on_redis_message,
+	.on_state = on_redis_state,
+};
+
 static struct lws_context *create_context(struct worker *w,
 					  lws_retry_bo_t *retry)
 {
 	const struct config *cfg = w->cfg;
 	struct lws_context_creation_info info;
 
-	protocols[0] = *protocols_list[0];
-	protocols[1] = *protocols_list[1];
+	for (size_t i = 0; i < PROTOCOL_COUNT; i++)
+		protocols[i] = *protocols_list[i];
 
 	memset(&mount_root, 0, sizeof(mount_root));
 	mount_root.mount_next = &mount_health;
@@ -200,11 +222,23 @@ int main(int argc, char **argv, char **envp)
 		hub_destroy(w.hub);
 		return 1;
 	}
+	if (cfg.redis.kind != REDIS_NONE) {
+		w.redis = redis_bridge_create(
+			w.context, lws_get_vhost_by_name(w.context, "herald"),
+			&cfg.redis, cfg.redis_prefix, cfg.node_id, w.index,
+			&redis_ops, &w);
+		if (!w.redis) {
+			log_msg(LOG_ERROR, "main", "out of memory");
+			rc = 1;
+			goto out;
+		}
+	}
 	log_msg(LOG_INFO, "main",
 		"herald listening on %s:%d node=%s web_root=%s redis=%s",
 		cfg.host, cfg.port, cfg.node_id,
 		cfg.web_root ? cfg.web_root : "none",
-		cfg.redis.kind == REDIS_NONE ? "none" : "configured");
+		cfg.redis.kind == REDIS_NONE ? "none"
+		: cfg.redis.kind == REDIS_UNIX ? cfg.redis.path : cfg.redis.host);
 
 	while (!w.stop_requested)
 		if (lws_service(w.context, 0) < 0) {
@@ -214,6 +248,9 @@ int main(int argc, char **argv, char **envp)
 
 	if (w.stop_requested)
 		drain(&w);
+out:
+	redis_bridge_destroy(w.redis);
+	w.redis = NULL;
 	lws_context_destroy(w.context);
 	w.context = NULL;
 	hub_destroy(w.hub);

@@ -31,4 +31,17 @@ int router_subscribe(struct worker *w, struct hub_session *s,
  * channel name) with payload data to this node's sessions. */
 void router_notify(struct worker *w, const char *channel, json_t *data);
 
+/* Publishes a notification as a backend's PUBLISH would (POST
+ * /api/publish): through Redis when it is ready, else within this node. */
+void router_publish(struct worker *w, const char *channel, json_t *data);
+
+/* A message from Redis on <prefix><channel> (channel without the prefix,
+ * neither string NUL-terminated): validated, then delivered here. */
+void router_redis_message(struct worker *w, const char *channel,
+			  size_t channel_len, const char *payload,
+			  size_t payload_len);
+
+/* The Redis link became ready (1) or was lost (0): tell every session. */
+void router_redis_state(struct worker *w, int ready);
+
 #endif

@@ -18,7 +18,7 @@ void worker_metrics_view(struct worker *w, struct metrics_view *v)
 
 const char *worker_redis_state(struct worker *w)
 {
-	if (w->cfg->redis.kind == REDIS_NONE)
+	if (!w->redis)
 		return "disabled";
-	return "disconnected";
+	return redis_bridge_ready(w->redis) ? "connected" : "disconnected";
 }

@@ -17,12 +17,15 @@
 #include "config.h"
 #include "hub.h"
 #include "metrics.h"
+#include "redis.h"
 
 struct worker {
 	const struct config *cfg;
 	struct lws_context *context;
 	struct hub *hub;
 	struct metrics metrics;
+	struct redis_bridge *redis;   /* NULL with --redis-url none */
+	int redis_was_ready;          /* a later ready state is a reconnect */
 	uint64_t started_ms;          /* wall clock at start: the seq epoch */
 	lws_usec_t started_mono;      /* for uptime */
 	int index;
