@@ -15,6 +15,7 @@
 #include "http_api.h"
 #include "redis_io.h"
 #include "router.h"
+#include "sys_channel.h"
 #include "ws_client.h"
 
 #include <signal.h>
@@ -233,6 +234,7 @@ int main(int argc, char **argv, char **envp)
 			goto out;
 		}
 	}
+	sys_channel_start(&w);
 	log_msg(LOG_INFO, "main",
 		"herald listening on %s:%d node=%s web_root=%s redis=%s",
 		cfg.host, cfg.port, cfg.node_id,
@@ -249,6 +251,7 @@ int main(int argc, char **argv, char **envp)
 	if (w.stop_requested)
 		drain(&w);
 out:
+	sys_channel_stop(&w);
 	redis_bridge_destroy(w.redis);
 	w.redis = NULL;
 	lws_context_destroy(w.context);
