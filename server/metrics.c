@@ -122,8 +122,10 @@ size_t metrics_render_prometheus(const struct metrics_view *v, char *buf,
 
 json_t *metrics_render_json(const struct metrics_view *v)
 {
-	json_t *o = json_pack("{s:s, s:f, s:I, s:I, s:I, s:s}", "node",
-			      v->node_id, "uptime", v->uptime_seconds,
+	/* uptime in whole seconds: a float would show binary noise */
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "node",
+			      v->node_id, "uptime",
+			      (json_int_t)v->uptime_seconds,
 			      "connections", (json_int_t)v->sessions, "clients",
 			      (json_int_t)v->clients, "channels",
 			      (json_int_t)v->channels, "redis",

@@ -142,6 +142,20 @@ function renderRedis(state) {
   el.dataset.state = s;
 }
 
+// Until $sys or a redis frame says otherwise, ask /health once per welcome
+// (only when this page comes from the herald it talks to).
+async function fetchHealthRedis() {
+  if (params.get('ws')) return;
+  try {
+    const res = await fetch('/health', { cache: 'no-store' });
+    const body = await res.json();
+    if (client.state === 'open' && typeof body.redis === 'string' && $('redis-state').dataset.state === 'unknown') {
+      renderRedis(body.redis);
+    }
+  } catch { /* $sys will tell */ }
+}
+client.on('welcome', fetchHealthRedis);
+
 client.on('redis', (state) => {
   renderRedis(state);
   logLine('event', 'redis', `Redis link ${state}`);
@@ -373,11 +387,14 @@ function chartTick() {
 }
 setInterval(chartTick, 1000);
 
-function niceCeiling(v) {
-  if (!(v > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
-  return 10 * p;
+// A grid step of 1, 2 or 5 times a power of ten giving at most 4 lines, and
+// the top of the scale as a whole number of steps.
+function niceScale(max) {
+  const v = Math.max(max, 1);
+  const raw = v / 4;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+  return { step, top: step * Math.ceil(v / step) };
 }
 
 function drawChart() {
@@ -397,7 +414,7 @@ function drawChart() {
   const color = (name) => css.getPropertyValue(name).trim();
   const pad = { left: 44, right: 8, top: 8, bottom: 18 };
   const w = cssW - pad.left - pad.right, h = cssH - pad.top - pad.bottom;
-  const max = niceCeiling(Math.max(0, ...history.flatMap((p) => [p.in, p.out]).filter(Number.isFinite)));
+  const { step, top: max } = niceScale(Math.max(0, ...history.flatMap((p) => [p.in, p.out]).filter(Number.isFinite)));
   const now = Date.now();
   const x = (at) => pad.left + w - ((now - at) / (CHART_SECONDS * 1000)) * w;
   const y = (v) => pad.top + h - (v / max) * h;
@@ -409,8 +426,8 @@ function drawChart() {
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
+  for (let i = 0; i * step <= max + 1e-9; i++) {
+    const v = i * step;
     const yy = Math.round(y(v)) + 0.5;
     ctx.beginPath(); ctx.moveTo(pad.left, yy); ctx.lineTo(pad.left + w, yy); ctx.stroke();
     ctx.fillText(fmtRate(v), pad.left - 6, yy);

@@ -275,6 +275,7 @@ export class HeraldClient {
   /** Closes the connection for good (until connect() is called again); fails pending requests. */
   close(code = 1000, reason = 'client closed') {
     this._stopped = true;
+    this.attempt = 0;
     this._clearTimer('_retryTimer');
     this._failAll(new HeraldError('closed', 'client closed'));
     const ws = this._ws;

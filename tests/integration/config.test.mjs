@@ -34,11 +34,10 @@ const badValues = [
   [['--max-message-size', '0'], '--max-message-size'],
   [['--max-message-size', 'big'], '--max-message-size'],
   [['--max-queue', '-5'], '--max-queue'],
-  [['--max-connections', '0'], '--max-connections'],
   [['--heartbeat', 'x'], '--heartbeat'],
+  [['--rate-limit', '1e9x'], '--rate-limit'],
   [['--log-level', 'loud'], '--log-level'],
   [['--log-format', 'xml'], '--log-format'],
-  [['--workers', '0'], '--workers'],
   [['--nope'], '--nope'],
 ];
 

@@ -312,6 +312,13 @@ export function runHerald(argv, { env = {}, timeoutMs = 5000 } = {}) {
   });
 }
 
+let helpText = null;
+/** True when `herald --help` lists flag (to pass optional tuning flags only when herald has them). */
+export async function heraldHasFlag(flag) {
+  if (helpText === null) helpText = (await runHerald(['--help'])).stdout;
+  return new RegExp(`(^|\\s)${flag}(\\s|=|$)`, 'm').test(helpText);
+}
+
 /** Resident set size of a process in kB (VmRSS from /proc/<pid>/status). */
 export function rssKb(pid, field = 'VmRSS') {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

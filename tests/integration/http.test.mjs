@@ -13,7 +13,7 @@ const API_KEY = 'test-api-key-123';
 
 before(async () => {
   [h, hKey] = await Promise.all([
-    startHerald({ args: ['--rate-limit', '10000'] }),
+    startHerald(),
     startHerald({ args: ['--api-key', API_KEY] }),
   ]);
 });

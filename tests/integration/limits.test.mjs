@@ -10,7 +10,7 @@ const LIMIT = 1024;
 let h;
 
 before(async () => {
-  h = await startHerald({ args: ['--max-message-size', String(LIMIT), '--rate-limit', '10000'] });
+  h = await startHerald({ args: ['--max-message-size', String(LIMIT)] });
 });
 after(async () => {
   if (h) await h.stop();

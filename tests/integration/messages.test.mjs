@@ -11,7 +11,7 @@ const NODE_ID = 'test-node-1';
 const startedAt = Date.now();
 
 before(async () => {
-  h = await startHerald({ args: ['--node-id', NODE_ID, '--rate-limit', '10000'] });
+  h = await startHerald({ args: ['--node-id', NODE_ID] });
 });
 after(async () => {
   if (h) await h.stop();
