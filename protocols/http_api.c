@@ -174,7 +174,7 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 	if (req->too_big)
 		return http_error(wsi, 413, "body too large");
 	o = json_loadb(req->body ? req->body : "", req->len,
-		       JSON_REJECT_DUPLICATES, &error);
+		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
 		return http_error(wsi, 400, "body must be a JSON object");

@@ -118,15 +118,20 @@ int config_parse_redis_url(const char *url, struct redis_target *out,
 	p = url + 8;
 	at = strrchr(p, '@');
 	if (at) {
-		/* userinfo is ":password" (Redis 5 style) or "user:password" */
+		/* userinfo is ":password" (Redis 5 style) or "user:password"
+		 * (a Redis 6 ACL user) */
 		const char *pw = memchr(p, ':', (size_t)(at - p));
+		size_t ulen = pw ? (size_t)(pw - p) : 0;
 
 		pw = pw ? pw + 1 : p;
 		n = (size_t)(at - pw);
-		if (!n || n >= sizeof(out->password)) {
-			snprintf(err, errlen, "bad password in URL");
+		if (!n || n >= sizeof(out->password) ||
+		    ulen >= sizeof(out->username)) {
+			snprintf(err, errlen, "bad user or password in URL");
 			return -1;
 		}
+		memcpy(out->username, p, ulen);
+		out->username[ulen] = '\0';
 		memcpy(out->password, pw, n);
 		out->password[n] = '\0';
 		p = at + 1;

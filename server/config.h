@@ -23,6 +23,7 @@ struct redis_target {
 	char host[256];
 	int port;
 	char path[108];     /* unix socket path */
+	char username[128]; /* Redis 6 ACL user; empty: AUTH <password> only */
 	char password[256]; /* empty: no AUTH */
 	int db;             /* SELECT when > 0 */
 };

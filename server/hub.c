@@ -72,7 +72,11 @@ void hub_destroy(struct hub *hub)
 
 	if (!hub)
 		return;
-	/* sessions are closed by their transport first; free what is left */
+	/* transports close their sessions first; whatever is left goes now */
+	while (hub->sessions.head)
+		hub_session_close(hub, lws_container_of(hub->sessions.head,
+							struct hub_session,
+							in_hub));
 	HASH_ITER(hh, hub->clients, c, ctmp)
 	{
 		HASH_DEL(hub->clients, c);

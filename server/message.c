@@ -116,7 +116,9 @@ void message_parse(const char *buf, size_t len, struct client_msg *out)
 	if (i == len || buf[i] != '{')
 		return;
 
-	out->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &error);
+	/* NULs are allowed in JSON strings and rejected where a name is read */
+	out->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+			       &error);
 	if (!out->root) {
 		if (json_error_code(&error) == json_error_duplicate_key)
 			message_invalid(out, "bad_request",
@@ -130,7 +132,8 @@ void message_parse(const char *buf, size_t len, struct client_msg *out)
 	out->id = json_object_get(out->root, "id");
 	out->data = json_object_get(out->root, "data");
 	for (i = 0; i < sizeof(msg_types) / sizeof(msg_types[0]); i++)
-		if (!strcmp(json_string_value(type), msg_types[i].name)) {
+		if (json_string_length(type) == strlen(msg_types[i].name) &&
+		    !strcmp(json_string_value(type), msg_types[i].name)) {
 			out->type = msg_types[i].type;
 			message_check_fields(out);
 			return;
@@ -264,7 +267,9 @@ struct frame *message_frame_notification(const char *channel, json_t *data,
 json_t *message_payload_value(const char *buf, size_t len)
 {
 	json_t *v = json_loadb(buf, len,
-			       JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+			       JSON_DECODE_ANY | JSON_REJECT_DUPLICATES |
+				       JSON_ALLOW_NUL,
+			       NULL);
 
 	return v ? v : json_stringn(buf, len);
 }

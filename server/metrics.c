@@ -91,6 +91,8 @@ size_t metrics_render_prometheus(const struct metrics_view *v, char *buf,
 					      "disabled" };
 	size_t used = 0;
 
+	if (!len)
+		return 0;
 	append(buf, len, &used,
 	       "# HELP herald_connections open WebSocket sessions\n"
 	       "# TYPE herald_connections gauge\n"

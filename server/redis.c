@@ -227,7 +227,11 @@ static void link_start(struct redis_link *l)
 	l->ac = ac;
 	l->started = lws_now_usecs();
 	l->pending = 0;
-	if (t->password[0]) {
+	if (t->username[0]) {
+		redisAsyncCommand(ac, on_handshake_reply, l, "AUTH %s %s",
+				  t->username, t->password);
+		l->pending++;
+	} else if (t->password[0]) {
 		redisAsyncCommand(ac, on_handshake_reply, l, "AUTH %s",
 				  t->password);
 		l->pending++;

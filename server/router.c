@@ -180,7 +180,8 @@ void router_publish(struct worker *w, const char *channel, json_t *data)
 static void router_redis_internal(struct worker *w, const char *channel,
 				  const char *payload, size_t len)
 {
-	json_t *env = json_loadb(payload, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *env = json_loadb(payload, len,
+				JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 	json_t *from = json_object_get(env, "from");
 	json_t *data = json_object_get(env, "data");
 	const char *sender = json_string_value(from);

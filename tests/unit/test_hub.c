@@ -1,0 +1,676 @@
+/*
+ * Unit tests for server/hub.c: sessions, clients and channels of one worker,
+ * local delivery, the slow-consumer policy and channel seqs.
+ *
+ * The transport is a fake hub_ops that records every wake/close call; the
+ * counters are a zeroed struct metrics. Run under ASan: every test ends with
+ * all frames back to the caller's single reference and, where it matters,
+ * CHECK_NO_LEAKS().
+ */
+#include "check.h"
+#include "hub.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EPOCH 1700000000123ULL
+#define BIG_QUEUE (1024 * 1024)
+
+/* ---- the fake transport ---- */
+
+#define MAX_CALLS 1024
+
+static struct {
+	struct hub_session *woken[MAX_CALLS];
+	int wakes;
+	struct hub_session *closed[MAX_CALLS];
+	uint16_t close_codes[MAX_CALLS]; /* s->close_code when close ran */
+	int closes;
+} rec;
+
+static void fake_wake(struct hub_session *s)
+{
+	if (rec.wakes < MAX_CALLS)
+		rec.woken[rec.wakes] = s;
+	rec.wakes++;
+}
+
+static void fake_close(struct hub_session *s)
+{
+	if (rec.closes < MAX_CALLS) {
+		rec.closed[rec.closes] = s;
+		rec.close_codes[rec.closes] = s->close_code;
+	}
+	rec.closes++;
+}
+
+static const struct hub_ops fake_ops = { fake_wake, fake_close };
+
+/* How many times s was woken / closed. */
+static int wakes_of(const struct hub_session *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < rec.wakes && i < MAX_CALLS; i++)
+		n += rec.woken[i] == s;
+	return n;
+}
+
+static int closes_of(const struct hub_session *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < rec.closes && i < MAX_CALLS; i++)
+		n += rec.closed[i] == s;
+	return n;
+}
+
+static struct metrics metrics;
+
+/* A new hub with a fresh recorder and zeroed metrics. */
+static struct hub *new_hub(size_t max_queue)
+{
+	struct hub_limits lim = { .max_queue = max_queue, .max_sessions = 100 };
+	struct hub *hub;
+
+	memset(&rec, 0, sizeof(rec));
+	memset(&metrics, 0, sizeof(metrics));
+	hub = hub_create(&fake_ops, &lim, &metrics, EPOCH);
+	CHECK(hub != NULL);
+	return hub;
+}
+
+/* Zeroes s and registers it as a session of client_id. */
+static void open_session(struct hub *hub, struct hub_session *s,
+			 const char *client_id)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->client_id, sizeof(s->client_id), "%s", client_id);
+	s->transport = s;
+	CHECK_INT_EQ(hub_session_open(hub, s), 0);
+}
+
+/* Pops every frame queued on s. */
+static void drain(struct hub_session *s)
+{
+	while (frame_queue_peek(&s->queue))
+		frame_queue_pop(&s->queue);
+}
+
+static struct frame *text(const char *s)
+{
+	return frame_from(s, strlen(s), 0);
+}
+
+/* ---- sessions, clients, channels ---- */
+
+static void test_sessions_and_clients(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session a1, a2, b1, never;
+
+	CHECK_INT_EQ(hub_session_count(hub), 0);
+	CHECK_INT_EQ(hub_client_count(hub), 0);
+	CHECK_INT_EQ(hub_channel_count(hub), 0);
+
+	open_session(hub, &a1, "alice");
+	open_session(hub, &a2, "alice");
+	open_session(hub, &b1, "bob");
+	CHECK_INT_EQ(hub_session_count(hub), 3);
+	CHECK_INT_EQ(hub_client_count(hub), 2);
+	CHECK_INT_EQ(hub_channel_count(hub), 0);
+	CHECK(hub_has_client(hub, "alice"));
+	CHECK(hub_has_client(hub, "bob"));
+	CHECK(!hub_has_client(hub, "carol"));
+	CHECK(!hub_has_client(hub, "alic"));
+	CHECK(!hub_has_client(hub, ""));
+
+	/* distinct, non-zero session ids; one client object per client id */
+	CHECK(a1.id != 0 && a2.id != 0 && b1.id != 0);
+	CHECK(a1.id != a2.id && a2.id != b1.id && a1.id != b1.id);
+	CHECK(a1.client != NULL);
+	CHECK(a1.client == a2.client);
+	CHECK(a1.client != b1.client);
+	/* opening wakes and closes nothing */
+	CHECK_INT_EQ(rec.wakes, 0);
+	CHECK_INT_EQ(rec.closes, 0);
+
+	hub_session_close(hub, &a1);
+	CHECK(a1.client == NULL);
+	CHECK_INT_EQ(hub_session_count(hub), 2);
+	CHECK_INT_EQ(hub_client_count(hub), 2); /* alice still has a2 */
+	CHECK(hub_has_client(hub, "alice"));
+	hub_session_close(hub, &a1); /* idempotent */
+	CHECK_INT_EQ(hub_session_count(hub), 2);
+
+	hub_session_close(hub, &a2);
+	CHECK_INT_EQ(hub_client_count(hub), 1);
+	CHECK(!hub_has_client(hub, "alice"));
+
+	memset(&never, 0, sizeof(never)); /* never opened: a no-op */
+	hub_session_close(hub, &never);
+	CHECK_INT_EQ(hub_session_count(hub), 1);
+
+	/* a client id can come back */
+	open_session(hub, &a1, "alice");
+	CHECK(a1.id > b1.id);
+	CHECK_INT_EQ(hub_client_count(hub), 2);
+
+	hub_session_close(hub, &a1);
+	hub_session_close(hub, &b1);
+	CHECK_INT_EQ(hub_session_count(hub), 0);
+	CHECK_INT_EQ(hub_client_count(hub), 0);
+	CHECK_INT_EQ(rec.closes, 0); /* the hub never asks for these */
+	hub_destroy(hub);
+	hub_destroy(NULL);
+	CHECK_NO_LEAKS();
+}
+
+static void count_session(struct hub_session *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg)++;
+}
+
+static void test_foreach_session(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session s[3];
+	int n = 0;
+
+	hub_foreach_session(hub, count_session, &n);
+	CHECK_INT_EQ(n, 0);
+	for (int i = 0; i < 3; i++)
+		open_session(hub, &s[i], i ? "x" : "y");
+	hub_foreach_session(hub, count_session, &n);
+	CHECK_INT_EQ(n, 3);
+	for (int i = 0; i < 3; i++)
+		hub_session_close(hub, &s[i]);
+	hub_destroy(hub);
+}
+
+static void test_subscribe_unsubscribe(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session a, b;
+	struct hub_channel *news;
+	struct frame *f = text("m");
+
+	open_session(hub, &a, "alice");
+	open_session(hub, &b, "bob");
+
+	CHECK_INT_EQ(hub_subscribe(hub, &a, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &a, "news"), 0); /* idempotent */
+	CHECK(hub_is_subscribed(hub, &a, "news"));
+	CHECK(!hub_is_subscribed(hub, &b, "news"));
+	CHECK_INT_EQ(hub_channel_count(hub), 1);
+	news = hub_channel_find(hub, "news");
+	CHECK(news != NULL);
+	/* subscribed twice, delivered once */
+	CHECK_INT_EQ(hub_deliver_channel(hub, news, f), 1);
+	CHECK_INT_EQ(a.queue.count, 1);
+	drain(&a);
+
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "news"), 0);
+	CHECK_INT_EQ(hub_channel_count(hub), 1);
+	CHECK(hub_channel_find(hub, "news") == news);
+	CHECK_INT_EQ(hub_subscribe(hub, &a, "sport"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &a, "$sys"), 0);
+	CHECK_INT_EQ(hub_channel_count(hub), 3);
+	CHECK(hub_channel_find(hub, "weather") == NULL);
+
+	CHECK_INT_EQ(hub_unsubscribe(hub, &a, "sport"), 0);
+	CHECK(!hub_is_subscribed(hub, &a, "sport"));
+	CHECK(hub_channel_find(hub, "sport") == NULL); /* last one left */
+	CHECK_INT_EQ(hub_channel_count(hub), 2);
+	CHECK_INT_EQ(hub_unsubscribe(hub, &a, "sport"), 0); /* idempotent */
+	CHECK_INT_EQ(hub_unsubscribe(hub, &a, "never"), 0);
+	CHECK_INT_EQ(hub_unsubscribe(hub, &b, "$sys"), 0); /* not b's */
+	CHECK(hub_channel_find(hub, "$sys") != NULL);
+
+	CHECK_INT_EQ(hub_unsubscribe(hub, &a, "news"), 0);
+	CHECK(hub_channel_find(hub, "news") != NULL); /* b still listens */
+	CHECK(hub_is_subscribed(hub, &b, "news"));
+	CHECK_INT_EQ(hub_unsubscribe(hub, &b, "news"), 0);
+	CHECK(hub_channel_find(hub, "news") == NULL);
+	CHECK_INT_EQ(hub_channel_count(hub), 1);
+
+	/* closing a session leaves its channels */
+	hub_session_close(hub, &a);
+	CHECK(hub_channel_find(hub, "$sys") == NULL);
+	CHECK_INT_EQ(hub_channel_count(hub), 0);
+	hub_session_close(hub, &b);
+	CHECK_INT_EQ(f->refs, 1);
+	frame_unref(f);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+static void test_subscription_limit(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session a, b;
+	char name[32];
+
+	CHECK_INT_EQ(HUB_MAX_SUBSCRIPTIONS, 256);
+	open_session(hub, &a, "alice");
+	open_session(hub, &b, "bob");
+	for (int i = 0; i < HUB_MAX_SUBSCRIPTIONS; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		CHECK_INT_EQ(hub_subscribe(hub, &a, name), 0);
+	}
+	CHECK_INT_EQ(hub_channel_count(hub), HUB_MAX_SUBSCRIPTIONS);
+
+	CHECK_INT_EQ(hub_subscribe(hub, &a, "one-more"), -1);
+	CHECK(!hub_is_subscribed(hub, &a, "one-more"));
+	CHECK(hub_channel_find(hub, "one-more") == NULL); /* not created */
+	CHECK_INT_EQ(hub_channel_count(hub), HUB_MAX_SUBSCRIPTIONS);
+	/* re-subscribing to one it has is still fine */
+	CHECK_INT_EQ(hub_subscribe(hub, &a, "c7"), 0);
+	/* the limit is per session */
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "one-more"), 0);
+	/* leaving one makes room for one */
+	CHECK_INT_EQ(hub_unsubscribe(hub, &a, "c0"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &a, "one-more"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &a, "c0"), -1);
+
+	hub_session_close(hub, &a);
+	CHECK_INT_EQ(hub_channel_count(hub), 1); /* b's "one-more" */
+	hub_session_close(hub, &b);
+	CHECK_INT_EQ(hub_channel_count(hub), 0);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+/* ---- delivery ---- */
+
+static void test_deliver_all(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session s[3];
+	struct frame *f = text("one"), *g = text("two"), *h = text("three");
+
+	open_session(hub, &s[0], "alice");
+	open_session(hub, &s[1], "alice");
+	open_session(hub, &s[2], "bob");
+
+	CHECK_INT_EQ(hub_deliver_all(hub, f), 3);
+	CHECK_INT_EQ(f->refs, 4); /* the caller's and one per queue */
+	for (int i = 0; i < 3; i++) {
+		CHECK(frame_queue_peek(&s[i].queue) == f);
+		CHECK_INT_EQ(s[i].queue.count, 1);
+		CHECK_INT_EQ(s[i].queue.bytes, 3);
+		CHECK_INT_EQ(wakes_of(&s[i]), 1); /* empty -> non-empty */
+	}
+	CHECK_INT_EQ(rec.wakes, 3);
+
+	/* queues already non-empty: no new wake */
+	CHECK_INT_EQ(hub_deliver_all(hub, g), 3);
+	CHECK_INT_EQ(g->refs, 4);
+	CHECK_INT_EQ(rec.wakes, 3);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT_EQ(s[i].queue.count, 2);
+		CHECK_INT_EQ(s[i].queue.bytes, 6);
+	}
+
+	/* one transport writes everything out; only it is woken again */
+	drain(&s[1]);
+	CHECK_INT_EQ(f->refs, 3);
+	CHECK_INT_EQ(g->refs, 3);
+	CHECK_INT_EQ(hub_deliver_all(hub, h), 3);
+	CHECK_INT_EQ(rec.wakes, 4);
+	CHECK_INT_EQ(wakes_of(&s[1]), 2);
+	CHECK_INT_EQ(wakes_of(&s[0]), 1);
+	CHECK(frame_queue_peek(&s[1].queue) == h);
+
+	/* FIFO per session */
+	CHECK(frame_queue_peek(&s[0].queue) == f);
+	frame_queue_pop(&s[0].queue);
+	CHECK(frame_queue_peek(&s[0].queue) == g);
+	frame_queue_pop(&s[0].queue);
+	CHECK(frame_queue_peek(&s[0].queue) == h);
+
+	CHECK_INT_EQ(hub_deliver_all(hub, NULL), 0);
+	CHECK_INT_EQ(rec.closes, 0);
+	CHECK_INT_EQ(metrics.drops, 0);
+
+	for (int i = 0; i < 3; i++)
+		hub_session_close(hub, &s[i]);
+	CHECK_INT_EQ(f->refs, 1);
+	CHECK_INT_EQ(g->refs, 1);
+	CHECK_INT_EQ(h->refs, 1);
+	frame_unref(f);
+	frame_unref(g);
+	frame_unref(h);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+static void test_deliver_client_and_session(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session a1, a2, b;
+	struct frame *f = text("hi");
+
+	open_session(hub, &a1, "alice");
+	open_session(hub, &b, "bob");
+	open_session(hub, &a2, "alice");
+
+	CHECK_INT_EQ(hub_deliver_client(hub, "alice", f), 2);
+	CHECK_INT_EQ(f->refs, 3);
+	CHECK(frame_queue_peek(&a1.queue) == f);
+	CHECK(frame_queue_peek(&a2.queue) == f);
+	CHECK(frame_queue_peek(&b.queue) == NULL);
+	CHECK_INT_EQ(wakes_of(&a1), 1);
+	CHECK_INT_EQ(wakes_of(&a2), 1);
+	CHECK_INT_EQ(wakes_of(&b), 0);
+
+	CHECK_INT_EQ(hub_deliver_client(hub, "carol", f), 0);
+	CHECK_INT_EQ(hub_deliver_client(hub, "", f), 0);
+	CHECK_INT_EQ(hub_deliver_client(hub, "alic", f), 0);
+	CHECK_INT_EQ(f->refs, 3);
+
+	CHECK_INT_EQ(hub_deliver_session(hub, &b, f), 1);
+	CHECK_INT_EQ(f->refs, 4);
+	CHECK_INT_EQ(wakes_of(&b), 1);
+	CHECK_INT_EQ(hub_deliver_session(hub, &b, NULL), 0);
+
+	hub_session_close(hub, &a1);
+	hub_session_close(hub, &a2);
+	hub_session_close(hub, &b);
+	CHECK_INT_EQ(f->refs, 1);
+	frame_unref(f);
+	hub_destroy(hub);
+}
+
+static void test_deliver_channel(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session a1, a2, b;
+	struct frame *f = text("news!");
+
+	open_session(hub, &a1, "alice");
+	open_session(hub, &a2, "alice");
+	open_session(hub, &b, "bob");
+	CHECK_INT_EQ(hub_subscribe(hub, &a1, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &a2, "sport"), 0);
+
+	CHECK_INT_EQ(hub_deliver_channel(hub, hub_channel_find(hub, "news"), f),
+		     2);
+	CHECK_INT_EQ(f->refs, 3);
+	CHECK(frame_queue_peek(&a1.queue) == f);
+	CHECK(frame_queue_peek(&b.queue) == f);
+	CHECK(frame_queue_peek(&a2.queue) == NULL);
+	CHECK_INT_EQ(rec.wakes, 2);
+
+	CHECK_INT_EQ(hub_deliver_channel(hub, NULL, f), 0);
+	CHECK_INT_EQ(hub_deliver_channel(hub, hub_channel_find(hub, "none"), f),
+		     0);
+	CHECK_INT_EQ(f->refs, 3);
+
+	hub_session_close(hub, &a1);
+	hub_session_close(hub, &a2);
+	hub_session_close(hub, &b);
+	CHECK_INT_EQ(f->refs, 1);
+	frame_unref(f);
+	hub_destroy(hub);
+}
+
+/* ---- the slow-consumer policy ---- */
+
+static void test_slow_consumer(void)
+{
+	struct hub *hub = new_hub(100);
+	struct hub_session slow, fast;
+	struct frame *f = frame_create(30, 0);
+
+	memset(frame_payload(f), 'x', 30);
+	open_session(hub, &slow, "slow");
+	open_session(hub, &fast, "fast");
+	CHECK_INT_EQ(hub_subscribe(hub, &slow, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &fast, "news"), 0);
+
+	/* 3 x 30 = 90 bytes fit in 100; the fast one writes each out */
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT_EQ(hub_deliver_all(hub, f), 2);
+		drain(&fast);
+	}
+	CHECK_INT_EQ(slow.queue.count, 3);
+	CHECK_INT_EQ(slow.queue.bytes, 90);
+	CHECK_INT_EQ(f->refs, 4);
+	CHECK_INT_EQ(rec.closes, 0);
+
+	/* 120 > 100: the slow one is dropped, the fast one still served */
+	CHECK_INT_EQ(hub_deliver_all(hub, f), 1);
+	CHECK_INT_EQ(slow.queue.count, 0);
+	CHECK_INT_EQ(slow.queue.bytes, 0);
+	CHECK(frame_queue_peek(&slow.queue) == NULL);
+	CHECK_INT_EQ(slow.close_code, 1013);
+	CHECK_INT_EQ(closes_of(&slow), 1);
+	CHECK_INT_EQ(rec.closes, 1);
+	CHECK_INT_EQ(rec.close_codes[0], 1013); /* set before close() runs */
+	CHECK_INT_EQ(closes_of(&fast), 0);
+	CHECK_INT_EQ(metrics.slow_consumers, 1);
+	CHECK_INT_EQ(metrics.drops, 4); /* 3 queued + the one refused */
+	CHECK_INT_EQ(f->refs, 2);       /* the caller's + fast's queue */
+	CHECK(frame_queue_peek(&fast.queue) == f);
+	drain(&fast);
+
+	/* nothing more reaches it, by any route, and no second close */
+	CHECK_INT_EQ(hub_deliver_all(hub, f), 1);
+	CHECK_INT_EQ(hub_deliver_client(hub, "slow", f), 0);
+	CHECK_INT_EQ(hub_deliver_session(hub, &slow, f), 0);
+	CHECK_INT_EQ(hub_deliver_channel(hub, hub_channel_find(hub, "news"), f),
+		     1);
+	CHECK_INT_EQ(slow.queue.count, 0);
+	CHECK_INT_EQ(rec.closes, 1);
+	CHECK_INT_EQ(wakes_of(&slow), 1); /* only the first delivery */
+	CHECK_INT_EQ(metrics.slow_consumers, 1);
+	CHECK_INT_EQ(metrics.drops, 4);
+	CHECK_INT_EQ(hub_session_count(hub), 2); /* the transport closes it */
+
+	hub_session_close(hub, &slow);
+	CHECK_INT_EQ(hub_session_count(hub), 1);
+	CHECK(!hub_has_client(hub, "slow"));
+	hub_session_close(hub, &fast);
+	CHECK_INT_EQ(f->refs, 1);
+	frame_unref(f);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+static void test_slow_consumer_with_one_huge_frame(void)
+{
+	struct hub *hub = new_hub(100);
+	struct hub_session s;
+	struct frame *big = frame_create(500, 0), *small = frame_create(1, 0);
+
+	open_session(hub, &s, "alice");
+	/* an empty queue takes one frame over the limit ... */
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, big), 1);
+	CHECK_INT_EQ(rec.closes, 0);
+	/* ... and the next one is over */
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, small), 0);
+	CHECK_INT_EQ(s.close_code, 1013);
+	CHECK_INT_EQ(rec.closes, 1);
+	CHECK_INT_EQ(metrics.drops, 2);
+	CHECK_INT_EQ(metrics.slow_consumers, 1);
+	CHECK_INT_EQ(big->refs, 1);
+	CHECK_INT_EQ(small->refs, 1);
+	hub_session_close(hub, &s);
+	frame_unref(big);
+	frame_unref(small);
+	hub_destroy(hub);
+}
+
+/* ---- closing ---- */
+
+static void test_close_all(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session s[3];
+	struct frame *f = text("late");
+
+	open_session(hub, &s[0], "a");
+	open_session(hub, &s[1], "b");
+	open_session(hub, &s[2], "c");
+	s[1].close_code = 1013; /* already closing: keeps its code */
+
+	hub_close_all(hub, 1001);
+	CHECK_INT_EQ(s[0].close_code, 1001);
+	CHECK_INT_EQ(s[1].close_code, 1013);
+	CHECK_INT_EQ(s[2].close_code, 1001);
+	CHECK_INT_EQ(rec.closes, 2);
+	CHECK_INT_EQ(closes_of(&s[0]), 1);
+	CHECK_INT_EQ(closes_of(&s[1]), 0);
+	CHECK_INT_EQ(closes_of(&s[2]), 1);
+	CHECK_INT_EQ(rec.close_codes[0], 1001);
+
+	/* closing sessions receive nothing */
+	CHECK_INT_EQ(hub_deliver_all(hub, f), 0);
+	CHECK_INT_EQ(f->refs, 1);
+	CHECK_INT_EQ(rec.wakes, 0);
+
+	hub_close_all(hub, 1001); /* again: no second close request */
+	CHECK_INT_EQ(rec.closes, 2);
+	/* the sessions stay registered until the transport closes them */
+	CHECK_INT_EQ(hub_session_count(hub), 3);
+
+	for (int i = 0; i < 3; i++)
+		hub_session_close(hub, &s[i]);
+	frame_unref(f);
+	hub_destroy(hub);
+}
+
+static void test_session_close_releases_everything(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session a, b;
+	struct frame *fs[3 * FRAME_QUEUE_INLINE];
+	char name[32];
+
+	open_session(hub, &a, "alice");
+	open_session(hub, &b, "bob");
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "ch%d", i);
+		CHECK_INT_EQ(hub_subscribe(hub, &a, name), 0);
+	}
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "ch3"), 0);
+	/* enough frames to move a's queue onto a heap ring */
+	for (int i = 0; i < 3 * FRAME_QUEUE_INLINE; i++) {
+		fs[i] = text("frame");
+		CHECK_INT_EQ(hub_deliver_session(hub, &a, fs[i]), 1);
+	}
+	CHECK(a.queue.ring != NULL);
+	CHECK_INT_EQ(hub_channel_count(hub), 20);
+
+	hub_session_close(hub, &a);
+	CHECK_INT_EQ(a.queue.count, 0);
+	CHECK_INT_EQ(a.queue.bytes, 0);
+	CHECK(a.queue.ring == NULL);
+	CHECK_INT_EQ(a.subs.count, 0);
+	CHECK_INT_EQ(hub_channel_count(hub), 1); /* ch3, still b's */
+	CHECK(hub_channel_find(hub, "ch3") != NULL);
+	CHECK_INT_EQ(hub_session_count(hub), 1);
+	CHECK(!hub_has_client(hub, "alice"));
+	for (int i = 0; i < 3 * FRAME_QUEUE_INLINE; i++) {
+		CHECK_INT_EQ(fs[i]->refs, 1);
+		frame_unref(fs[i]);
+	}
+
+	hub_session_close(hub, &b);
+	CHECK_INT_EQ(hub_channel_count(hub), 0);
+	CHECK_INT_EQ(hub_client_count(hub), 0);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+/* ---- seqs ---- */
+
+static void test_next_seq(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session s;
+	struct hub_channel *news, *sport;
+	char seq[64];
+
+	open_session(hub, &s, "alice");
+	CHECK_INT_EQ(hub_subscribe(hub, &s, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &s, "sport"), 0);
+	news = hub_channel_find(hub, "news");
+	sport = hub_channel_find(hub, "sport");
+
+	hub_next_seq(hub, news, seq, sizeof(seq));
+	CHECK_STR_EQ(seq, "1700000000123-1");
+	hub_next_seq(hub, news, seq, sizeof(seq));
+	CHECK_STR_EQ(seq, "1700000000123-2");
+	/* per channel */
+	hub_next_seq(hub, sport, seq, sizeof(seq));
+	CHECK_STR_EQ(seq, "1700000000123-1");
+	for (int i = 3; i <= 10; i++)
+		hub_next_seq(hub, news, seq, sizeof(seq));
+	CHECK_STR_EQ(seq, "1700000000123-10");
+	/* a short buffer is cut, still terminated */
+	hub_next_seq(hub, news, seq, 6);
+	CHECK_STR_EQ(seq, "17000");
+	hub_next_seq(hub, news, seq, sizeof(seq));
+	CHECK_STR_EQ(seq, "1700000000123-12");
+
+	hub_session_close(hub, &s);
+	hub_destroy(hub);
+}
+
+/*
+ * hub_destroy() with sessions still open, subscribed and with frames queued
+ * (hub.c: "free what is left"): the hub frees everything it owns (clients,
+ * channels and the subscriptions linking sessions to channels). The session
+ * storage and its queue are the transport's: here they are cleared and
+ * freed afterwards, as lws frees its per-session data.
+ */
+static void test_destroy_with_leftovers(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	struct frame *f = text("left");
+
+	open_session(hub, a, "alice");
+	open_session(hub, b, "bob");
+	CHECK_INT_EQ(hub_subscribe(hub, a, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, a, "sport"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, b, "news"), 0);
+	CHECK_INT_EQ(hub_deliver_all(hub, f), 2);
+
+	hub_destroy(hub);
+	frame_queue_clear(&a->queue);
+	frame_queue_clear(&b->queue);
+	CHECK_INT_EQ(f->refs, 1);
+	frame_unref(f);
+	free(a);
+	free(b);
+	CHECK_NO_LEAKS(); /* under ASan: nothing of the hub left behind */
+}
+
+int main(void)
+{
+	/* the slow-consumer warnings are expected here: keep the output to
+	 * the test results */
+	log_configure(LOG_ERROR, LOG_FORMAT_TEXT);
+
+	RUN(test_sessions_and_clients);
+	RUN(test_foreach_session);
+	RUN(test_subscribe_unsubscribe);
+	RUN(test_subscription_limit);
+	RUN(test_deliver_all);
+	RUN(test_deliver_client_and_session);
+	RUN(test_deliver_channel);
+	RUN(test_slow_consumer);
+	RUN(test_slow_consumer_with_one_huge_frame);
+	RUN(test_close_all);
+	RUN(test_session_close_releases_everything);
+	RUN(test_next_seq);
+	RUN(test_destroy_with_leftovers);
+	return check_exit_code();
+}
