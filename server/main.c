@@ -132,8 +132,21 @@ static struct lws_context *create_context(struct worker *w,
 		mount_root.origin = cfg->web_root;
 		mount_root.def = "index.html";
 		mount_root.origin_protocol = LWSMPRO_FILE;
+		/*
+		 * Naming the protocol makes lws bind it per request like the
+		 * callback mounts. Without it, lws 4.1.6 serves the first
+		 * file of a keep-alive connection again for every later
+		 * request on it (stale URI; seen with curl and Chromium).
+		 */
+		mount_root.protocol = HTTP_API_PROTOCOL_NAME;
 	} else {
 		mount_root.origin = HTTP_API_PROTOCOL_NAME;
+		/*
+		 * Naming the protocol makes lws bind it per request like the
+		 * callback mounts. Without it, lws 4.1.6 serves the first
+		 * file of a keep-alive connection again for every later
+		 * request on it (stale URI; seen with curl and Chromium).
+		 */
 		mount_root.protocol = HTTP_API_PROTOCOL_NAME;
 		mount_root.origin_protocol = LWSMPRO_CALLBACK;
 	}
