@@ -28,7 +28,6 @@ struct hub_client {
 struct hub_channel {
 	UT_hash_handle hh;
 	struct lws_dll2_owner subs;   /* struct hub_subscription, in_channel */
-	uint64_t seq;
 	char name[NAMES_CHANNEL_MAX + 1];
 };
 
@@ -48,6 +47,7 @@ struct hub {
 	struct hub_channel *channels; /* uthash head */
 	uint64_t next_session_id;
 	uint64_t epoch_ms;
+	uint64_t last_seq;
 };
 
 struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
@@ -234,10 +234,10 @@ int hub_unsubscribe(struct hub *hub, struct hub_session *s,
 	return 0;
 }
 
-void hub_next_seq(struct hub *hub, struct hub_channel *ch, char *out,
-		  size_t outlen)
+void hub_next_seq(struct hub *hub, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%" PRIu64 "-%" PRIu64, hub->epoch_ms, ++ch->seq);
+	snprintf(out, outlen, "%" PRIu64 "-%" PRIu64, hub->epoch_ms,
+		 ++hub->last_seq);
 }
 
 /* The slow-consumer policy: drop the queue now so memory stays bounded,

@@ -90,9 +90,13 @@ int hub_is_subscribed(struct hub *hub, struct hub_session *s,
 /* The channel's local subscriber set, or NULL when nobody here listens. */
 struct hub_channel *hub_channel_find(struct hub *hub, const char *channel);
 
-/* Next seq of a channel in this node's numbering: "<epoch_ms>-<n>". */
-void hub_next_seq(struct hub *hub, struct hub_channel *ch, char *out,
-		  size_t outlen);
+/*
+ * Next channel-message seq in this node's numbering: "<epoch_ms>-<n>".
+ * One counter serves every channel, so a channel's seqs increase strictly
+ * (with gaps, like Redis Stream ids) and never restart while the node runs,
+ * even when a channel loses its last subscriber and is forgotten.
+ */
+void hub_next_seq(struct hub *hub, char *out, size_t outlen);
 
 /* Queue f on one session / every session / every session of client_id /
  * every subscriber of ch. f keeps the caller's reference. Each returns

@@ -78,7 +78,7 @@ static void deliver_channel_message(struct worker *w, const char *channel,
 
 	if (!ch)
 		return;
-	hub_next_seq(w->hub, ch, seq, sizeof(seq));
+	hub_next_seq(w->hub, seq, sizeof(seq));
 	f = message_frame_channel(channel, from, data, seq);
 	if (hub_deliver_channel(w->hub, ch, f))
 		w->metrics.publishes++;
@@ -104,7 +104,7 @@ void router_notify(struct worker *w, const char *channel, json_t *data)
 
 		if (!ch)
 			return;
-		hub_next_seq(w->hub, ch, seq, sizeof(seq));
+		hub_next_seq(w->hub, seq, sizeof(seq));
 		f = message_frame_notification(channel, data, seq);
 		n = hub_deliver_channel(w->hub, ch, f);
 	}
