@@ -51,7 +51,7 @@ function fmtDate(iso) {
   if (iso === undefined || iso === null || iso === '') return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }
 
 const clock = () => new Date().toLocaleTimeString(undefined, { hour12: false });
@@ -121,6 +121,10 @@ client.on('close', (info, wasOpen) => {
 
 client.on('welcome', (w) => {
   retryInfo = null;
+  // Figures from before this connection (maybe another node) are history;
+  // $sys refills the table within a second.
+  nodes.clear();
+  renderStats();
   $('node-id').textContent = w.node || '—';
   logLine('info', 'welcome', `session ${w.session} on node ${w.node}`);
   renderBanner();
@@ -572,7 +576,8 @@ client.on('error', (e) => logLine('error', e.code || 'error', `${e.code || 'erro
 // --------------------------------------------------------------- start feeds
 
 subscribeUsers();
-client.subscribe('$sys', onSys);
+// Statistics are only worth having live: no replay of missed samples.
+client.subscribe('$sys', onSys, { resume: false });
 renderConnState(client.state);
 renderUserCount();
 renderStats();

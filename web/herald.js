@@ -223,11 +223,14 @@ export class HeraldClient {
     if (!ws) return;
     this._detach(ws);
     try { ws.close(); } catch { /* already closing */ }
-    this._onSocketGone({ code, reason, wasClean: false }, ws);
+    this._onSocketGone({ code, reason, wasClean: false });
   }
 
+  // Keeps no-op handlers rather than none: some implementations (the ws
+  // package) throw when an 'error' event finds no listener.
   _detach(ws) {
-    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    const noop = () => {};
+    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = noop;
   }
 
   _onSocketGone(info) {
@@ -248,7 +251,10 @@ export class HeraldClient {
       this._setState('closed', info);
       return;
     }
-    const again = this._opts.shouldReconnect ? this._opts.shouldReconnect(info) !== false : true;
+    let again = true;
+    if (this._opts.shouldReconnect) {
+      this._call(() => { again = this._opts.shouldReconnect(info) !== false; }, []);
+    }
     if (!again) {
       this._stopped = true;
       this._failAll(new HeraldError('closed', 'connection closed'));
@@ -488,14 +494,16 @@ export class HeraldClient {
    * (the subscription is then dropped) or when no confirmation came within
    * requestTimeout (the subscription stays and is retried on reconnect).
    *
-   * @param {object} [opts] { since: seq to resume from, onResync(channel, frame) }
+   * @param {object} [opts] { since: seq to resume from, onResync(channel, frame),
+   *                          resume: false for live-only channels (never sends since) }
    */
   subscribe(channel, handler, opts = {}) {
     if (handler && typeof handler === 'object') { opts = handler; handler = null; }   // subscribe(channel, opts)
     let ch = this._channels.get(channel);
     const fresh = !ch;
     if (fresh) {
-      ch = { handlers: new Set(), seq: opts.since ?? null, onResync: null, confirmed: false, waiters: [] };
+      ch = { handlers: new Set(), seq: opts.since ?? null, onResync: null, confirmed: false, waiters: [],
+        resume: opts.resume !== false };
       this._channels.set(channel, ch);
     }
     if (handler) ch.handlers.add(handler);
@@ -519,7 +527,7 @@ export class HeraldClient {
   _subscribeOnWire(channel) {
     const ch = this._channels.get(channel);
     const frame = { type: 'subscribe', channel };
-    if (ch.seq !== null && ch.seq !== undefined) frame.since = String(ch.seq);
+    if (ch.resume && ch.seq !== null && ch.seq !== undefined) frame.since = String(ch.seq);
     this.request(frame).then((reply) => {
       if (this._channels.get(channel) !== ch) return;      // unsubscribed meanwhile
       ch.confirmed = true;

@@ -3,6 +3,7 @@
 // Run: node --test tests/unit-js/
 
 import { test } from 'node:test';
+import net from 'node:net';
 import assert from 'node:assert/strict';
 import { HeraldClient, HeraldError, backoffDelay, defaultBase } from '../../web/herald.js';
 
@@ -271,6 +272,19 @@ test('after a reconnect every channel is resubscribed with since = last seq', as
   clock.advance(0);
   sockets[2].accept();
   assert.equal(sockets[2].frames().find((f) => f.channel === 'users').since, '5-3');
+  client.close();
+});
+
+test('resume:false channels never send since', () => {
+  const { client, clock, sockets } = make({ random: seq(0) });
+  client.subscribe('$sys', () => {}, { resume: false });
+  sockets[0].accept();
+  sockets[0].push({ type: 'notification', channel: '$sys', data: {}, seq: '9-9' });
+  sockets[0].drop();
+  clock.advance(0);
+  sockets[1].accept();
+  assert.equal(sockets[1].last().channel, '$sys');
+  assert.equal(sockets[1].last().since, undefined);
   client.close();
 });
 
@@ -562,5 +576,31 @@ test('works with the ws package against an in-process fake herald', async (t) =>
   } finally {
     client.close();
     await new Promise((r) => wss.close(r));
+  }
+});
+
+test('with ws: a handshake that never completes is abandoned without crashing, then retried', async (t) => {
+  let ws;
+  try { ws = await import('ws'); } catch { t.skip('ws package not installed (npm ci)'); return; }
+  // A TCP server that accepts and never answers the upgrade request.
+  const sockets = [];
+  const srv = net.createServer((s) => { sockets.push(s); s.on('error', () => {}); });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const client = new HeraldClient({
+    base: `ws://127.0.0.1:${srv.address().port}`, clientId: 'alice', WebSocket: ws.WebSocket,
+    connectTimeout: 100, backoffInitial: 20, keepalive: false,
+  });
+  try {
+    const closes = [];
+    client.on('close', (info) => closes.push(info.code));
+    const deadline = Date.now() + 3000;
+    while (sockets.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(sockets.length >= 2, 'retried after the connect timeout');
+    assert.equal(closes[0], 4000);
+    await new Promise((r) => setTimeout(r, 50));   // let ws emit its deferred events
+  } finally {
+    client.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => srv.close(r));
   }
 });
