@@ -137,6 +137,8 @@ static int http_publish_body(struct lws *wsi, struct http_request *req,
 	size_t max = (size_t)worker_of(wsi)->cfg->max_message_size +
 		     HTTP_PUBLISH_MAX_EXTRA;
 
+	if (!len)
+		return 0;
 	if (req->too_big || req->len + len > max) {
 		req->too_big = 1;
 		return 0; /* keep reading; answer 413 at completion */
@@ -195,6 +197,12 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 	if (!data) {
 		json_decref(o);
 		return http_error(wsi, 400, "\"data\" is required");
+	}
+	/* the same bound a backend's PUBLISH payload has on the way back */
+	if (json_dumpb(data, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) >
+	    (size_t)w->cfg->max_message_size) {
+		json_decref(o);
+		return http_error(wsi, 413, "\"data\" is over max-message-size");
 	}
 	router_publish(w, name, data);
 	json_decref(o);

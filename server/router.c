@@ -221,7 +221,7 @@ static int router_public_channel_valid(const char *c, size_t len)
 {
 	if (len == 9 && !memcmp(c, "broadcast", 9))
 		return 1;
-	if (len > 7 && !memcmp(c, "client:", 7))
+	if (len >= 7 && !memcmp(c, "client:", 7))
 		return names_valid_client_id(c + 7, len - 7);
 	return names_valid_channel(c, len);
 }
