@@ -244,6 +244,29 @@ static int http_route(struct lws *wsi, struct http_request *req)
 	return http_error(wsi, 404, "not found");
 }
 
+/*
+ * Only WebSocket upgrades go on; "Upgrade: h2c" (lws 4.1.6's HTTP/2 code,
+ * with later CVEs) and anything else hang up. DESIGN.md warns against this
+ * callback because of CVE-2025-11677: lws calls it with `in` pointing into
+ * header storage it may already have released (for an unknown upgrade it
+ * has answered 403 and completed the transaction). So `in` is never read:
+ * the header is copied afresh (absent once released), and every answer but
+ * "websocket" returns -1, which also stops lws from reading that pointer
+ * itself afterwards. See docs/security.md.
+ */
+int http_api_confirm_upgrade(struct lws *wsi)
+{
+	char up[16];
+	int n = lws_hdr_copy(wsi, up, sizeof(up), WSI_TOKEN_UPGRADE);
+
+	if (n > 0 && !strcasecmp(up, "websocket"))
+		return 0;
+	worker_of(wsi)->metrics.refused_total++;
+	log_msg(LOG_INFO, "http", "refused upgrade to '%s'",
+		n > 0 ? (strcasecmp(up, "h2c") ? "other" : "h2c") : "unknown");
+	return -1;
+}
+
 static int callback_http_api(struct lws *wsi, enum lws_callback_reasons reason,
 			     void *user, void *in, size_t len)
 {
@@ -271,6 +294,11 @@ static int callback_http_api(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* a client naming this protocol in Sec-WebSocket-Protocol */
+		return -1;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return http_api_confirm_upgrade(wsi);
+	case LWS_CALLBACK_RAW_ADOPT:
+		/* lws turns a CONNECT request into a raw socket: refuse it */
 		return -1;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);

@@ -12,4 +12,11 @@
 
 extern const struct lws_protocols http_api_protocol;
 
+/*
+ * The answer to LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 for "websocket", -1
+ * (hang up) for h2c and anything else. New connections are bound to the
+ * /ws/ protocol (the vhost default), so ws_client.c asks this too.
+ */
+int http_api_confirm_upgrade(struct lws *wsi);
+
 #endif

@@ -13,10 +13,13 @@
  * Thread: the worker's lws service thread.
  */
 #include "ws_client.h"
+#include "auth.h"
 #include "handshake.h"
+#include "http_api.h"
 #include "hub.h"
 #include "log.h"
 #include "message.h"
+#include "rate.h"
 #include "router.h"
 #include "worker.h"
 
@@ -34,6 +37,7 @@ struct ws_session {
 	size_t rx_cap;
 	uint8_t rx_binary;
 	uint8_t opened;              /* registered with the hub */
+	struct rate_bucket rate;
 };
 
 /* The query arguments, decoded by lws, copied into one buffer. */
@@ -97,6 +101,127 @@ static void ws_refuse(struct lws *wsi, int status, const char *error)
 		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
 }
 
+#define WS_BEARER_PROTOCOL_PREFIX "bearer."
+
+/*
+ * Finds the connection's token: ?token=, "Authorization: Bearer <t>", or a
+ * "bearer.<t>" entry of Sec-WebSocket-Protocol (for browsers). Copies it
+ * into buf; returns its length, 0 when there is none.
+ */
+static size_t ws_find_token(struct lws *wsi, const struct ws_args *args,
+			    char *buf, size_t cap)
+{
+	const char *p, *end;
+	size_t n;
+	int len;
+
+	for (size_t i = 0; i < args->argc; i++)
+		if (!strncmp(args->argv[i], "token=", 6)) {
+			n = strlen(args->argv[i] + 6);
+			if (n >= cap)
+				return 0;
+			memcpy(buf, args->argv[i] + 6, n + 1);
+			return n;
+		}
+	len = lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (len > 7 && !strncasecmp(buf, "Bearer ", 7)) {
+		memmove(buf, buf + 7, (size_t)len - 6);
+		return (size_t)len - 7;
+	}
+	len = lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_PROTOCOL);
+	for (p = buf; len > 0 && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n > strlen(WS_BEARER_PROTOCOL_PREFIX) &&
+		    !strncmp(p, WS_BEARER_PROTOCOL_PREFIX,
+			     strlen(WS_BEARER_PROTOCOL_PREFIX))) {
+			p += strlen(WS_BEARER_PROTOCOL_PREFIX);
+			n -= strlen(WS_BEARER_PROTOCOL_PREFIX);
+			memmove(buf, p, n);
+			buf[n] = '\0';
+			return n;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+struct ws_channel_check {
+	const struct auth_grant *grant;
+	int refused;
+};
+
+static void ws_check_channel(const char *channel, size_t len, void *arg)
+{
+	struct ws_channel_check *c = arg;
+	char name[NAMES_CHANNEL_MAX + 1];
+
+	memcpy(name, channel, len);
+	name[len] = '\0';
+	if (!auth_grant_allows(c->grant, name))
+		c->refused = 1;
+}
+
+/*
+ * With --token-secret: verifies the connection's token. Returns 0 and,
+ * when grant is not NULL, the token's channel limits; else the HTTP status
+ * to refuse with and the reason in *why.
+ */
+static int ws_authorize(struct lws *wsi, const struct ws_args *args,
+			const char *client_id, struct auth_grant **grant,
+			const char **why)
+{
+	const char *secret = worker_of(wsi)->cfg->token_secret;
+	char token[AUTH_MAX_TOKEN + 1];
+	struct auth_grant *g = NULL;
+	enum auth_result r;
+	size_t len;
+
+	if (!secret)
+		return 0;
+	len = ws_find_token(wsi, args, token, sizeof(token));
+	r = auth_verify(secret, token, len, client_id, time(NULL), &g);
+	if (r != AUTH_OK) {
+		*why = auth_result_text(r);
+		return 401;
+	}
+	if (grant) {
+		*grant = g;
+		return 0;
+	}
+	{
+		struct ws_channel_check check = { g, 0 };
+
+		handshake_foreach_channel(args->argv, args->argc,
+					  ws_check_channel, &check);
+		auth_grant_free(g);
+		if (check.refused) {
+			*why = "the token does not allow a requested channel";
+			return 403;
+		}
+	}
+	return 0;
+}
+
+/* With --allowed-origins: a browser's Origin must be listed. */
+static int ws_origin_allowed(struct lws *wsi)
+{
+	const char *allow = worker_of(wsi)->cfg->allowed_origins;
+	char origin[256];
+	int n;
+
+	if (!allow || !lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN))
+		return 1; /* not a browser, or no list: no check */
+	n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	return n > 0 && config_origin_allowed(allow, origin, (size_t)n);
+}
+
 static int ws_filter(struct lws *wsi, struct ws_session *pss)
 {
 	struct worker *w = worker_of(wsi);
@@ -118,6 +243,13 @@ static int ws_filter(struct lws *wsi, struct ws_session *pss)
 		status = 400;
 		res.error = "query string too long";
 	}
+	if (!status && !ws_origin_allowed(wsi)) {
+		status = 403;
+		res.error = "origin not allowed";
+	}
+	if (!status)
+		status = ws_authorize(wsi, &args, res.client_id, NULL,
+				      &res.error);
 	if (!status && w->draining) {
 		status = 503;
 		res.error = "server is shutting down";
@@ -159,14 +291,18 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 	struct ws_args args;
 	char session[32];
 	struct frame *f;
+	const char *why;
 
 	pss->hub.transport = wsi;
+	ws_read_args(wsi, &args);
+	/* checked in FILTER already; this keeps the token's channel list */
+	if (ws_authorize(wsi, &args, pss->hub.client_id, &pss->hub.grant, &why))
+		return -1;
 	if (hub_session_open(w->hub, &pss->hub))
 		return -1;
 	pss->opened = 1;
 	w->metrics.connections_total++;
 
-	ws_read_args(wsi, &args);
 	handshake_foreach_channel(args.argv, args.argc, ws_subscribe_arg, wsi);
 
 	snprintf(session, sizeof(session), "%d-%" PRIu64, w->index,
@@ -185,6 +321,35 @@ static int ws_close_with(struct lws *wsi, struct ws_session *pss,
 {
 	lws_close_reason(wsi, (enum lws_close_status)code,
 			 (unsigned char *)reason, strlen(reason));
+	return -1;
+}
+
+/* Applies --rate-limit to one complete message: 0 to handle it, 1 when
+ * refused (an error reply is queued), -1 when the session abuses the limit
+ * and must be closed with 1008. */
+static int ws_rate_limited(struct ws_session *pss, struct worker *w)
+{
+	struct frame *f;
+
+	switch (rate_take(&pss->rate, w->cfg->rate_limit,
+			  (uint64_t)lws_now_usecs())) {
+	case RATE_OK:
+		return 0;
+	case RATE_LIMITED:
+		w->metrics.rate_limited++;
+		f = message_frame_error("rate_limited",
+					"over the message rate limit", NULL);
+		hub_deliver_session(w->hub, &pss->hub, f);
+		frame_unref(f);
+		return 1;
+	case RATE_ABUSE:
+		break;
+	}
+	w->metrics.rate_limited++;
+	w->metrics.rate_limit_closes++;
+	log_msg(LOG_WARN, "ws",
+		"closing client_id=%s: rate limit of %ld/s exceeded (1008)",
+		pss->hub.client_id, w->cfg->rate_limit);
 	return -1;
 }
 
@@ -241,10 +406,18 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 dispatch_in_place:
 	w->metrics.messages_in++;
 	w->metrics.bytes_in += len;
-	if (pss->rx_binary)
-		router_client_binary(w, &pss->hub, in, len);
-	else
-		router_client_text(w, &pss->hub, (const char *)in, len);
+	switch (w->cfg->rate_limit ? ws_rate_limited(pss, w) : 0) {
+	case -1:
+		return ws_close_with(wsi, pss, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+				     "rate limit exceeded");
+	case 1:
+		break; /* refused: answered with rate_limited */
+	default:
+		if (pss->rx_binary)
+			router_client_binary(w, &pss->hub, in, len);
+		else
+			router_client_text(w, &pss->hub, (const char *)in, len);
+	}
 
 	/* a large reassembly buffer is not kept for the next message */
 	pss->rx_len = 0;
@@ -301,6 +474,8 @@ static void ws_closed(struct lws *wsi, struct ws_session *pss)
 		hub_session_close(w->hub, &pss->hub);
 		pss->opened = 0;
 	}
+	auth_grant_free(pss->hub.grant);
+	pss->hub.grant = NULL;
 	free(pss->rx);
 	pss->rx = NULL;
 	pss->rx_len = pss->rx_cap = 0;
@@ -312,6 +487,9 @@ static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
 	struct ws_session *pss = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* a fresh connection is bound to this, the default protocol */
+		return http_api_confirm_upgrade(wsi);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return ws_filter(wsi, pss);
 	case LWS_CALLBACK_ESTABLISHED:

@@ -9,6 +9,8 @@
 #include "names.h"
 
 #include <ctype.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -37,6 +39,15 @@ static const struct option_def options[] = {
 	  "this node's id in messages and logs (default host name + pid)" },
 	{ "api-key", OPT_TEXT, "", 0, 0,
 	  "bearer key for POST /api/publish (unset: loopback callers only)" },
+	{ "token-secret", OPT_TEXT, "", 0, 0,
+	  "HS256 secret; when set, every connection needs a token" },
+	{ "allowed-origins", OPT_TEXT, "", 0, 0,
+	  "comma-separated exact origins browsers may connect from (unset: all)" },
+	{ "tls-cert", OPT_TEXT, "", 0, 0,
+	  "PEM certificate chain; with --tls-key, serve wss:// and https://" },
+	{ "tls-key", OPT_TEXT, "", 0, 0, "PEM private key for --tls-cert" },
+	{ "rate-limit", OPT_NUMBER, "100", 0, 1000000,
+	  "messages per second per session, burst 2x (0 disables)" },
 	{ "max-message-size", OPT_NUMBER, "65536", 16, 64L * 1024 * 1024,
 	  "largest client message in bytes, after reassembly" },
 	{ "max-queue", OPT_NUMBER, "1048576", 1024, 1024L * 1024 * 1024,
@@ -228,6 +239,31 @@ static int config_apply(struct config *cfg, const struct option_def *o,
 			return -1;
 		}
 		cfg->api_key = *v ? v : NULL;
+	} else if (!strcmp(name, "token-secret")) {
+		if (*v && strlen(v) < 16) {
+			/* name the flag, never echo a secret */
+			snprintf(err, errlen, "invalid value for --token-secret "
+				 "(at least 16 characters)");
+			return -1;
+		}
+		cfg->token_secret = *v ? v : NULL;
+	} else if (!strcmp(name, "allowed-origins")) {
+		if (strlen(v) > 4096 || strpbrk(v, " \t\r\n")) {
+			snprintf(why, sizeof(why),
+				 "expected comma-separated origins without "
+				 "spaces, like https://app.example.com");
+			goto fail;
+		}
+		cfg->allowed_origins = *v ? v : NULL;
+	} else if (!strcmp(name, "tls-cert") || !strcmp(name, "tls-key")) {
+		if (*v && access(v, R_OK)) {
+			snprintf(why, sizeof(why), "cannot read the file");
+			goto fail;
+		}
+		*(!strcmp(name, "tls-cert") ? &cfg->tls_cert : &cfg->tls_key) =
+			*v ? v : NULL;
+	} else if (!strcmp(name, "rate-limit")) {
+		cfg->rate_limit = num;
 	} else if (!strcmp(name, "max-message-size")) {
 		cfg->max_message_size = num;
 	} else if (!strcmp(name, "max-queue")) {
@@ -258,6 +294,49 @@ fail_quiet_value:
 	/* the URL may hold a password: name the flag, not the value */
 	snprintf(err, errlen, "invalid value for --%s (%s)", name, why);
 	return -1;
+}
+
+int config_check_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *flag = NULL;
+
+	if (!ctx) {
+		snprintf(err, errlen, "cannot initialise TLS");
+		return -1;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1)
+		flag = "tls-cert";
+	else if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key,
+					     SSL_FILETYPE_PEM) != 1 ||
+		 SSL_CTX_check_private_key(ctx) != 1)
+		flag = "tls-key";
+	if (flag)
+		snprintf(err, errlen, "invalid value for --%s: '%.128s' (%s)",
+			 flag, !strcmp(flag, "tls-cert") ? cfg->tls_cert
+							 : cfg->tls_key,
+			 !strcmp(flag, "tls-cert")
+				 ? "not a PEM certificate chain"
+				 : "not the PEM private key of --tls-cert");
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return flag ? -1 : 0;
+}
+
+int config_origin_allowed(const char *allowlist, const char *origin,
+			  size_t len)
+{
+	const char *p = allowlist;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n == len && !memcmp(p, origin, len))
+			return 1;
+		p += n + (end ? 1 : 0);
+	}
+	return 0;
 }
 
 static const char *env_lookup(char **envp, const char *flag)
@@ -340,6 +419,13 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 			}
 			return CONFIG_ERROR;
 		}
+
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		snprintf(err, errlen, "invalid value for --%s: --tls-cert and "
+			 "--tls-key go together", cfg->tls_cert ? "tls-key"
+								: "tls-cert");
+		return CONFIG_ERROR;
+	}
 
 	if (!cfg->node_id[0]) {
 		if (gethostname(hostname, sizeof(hostname)))

@@ -36,6 +36,11 @@ struct config {
 	struct redis_target redis;
 	const char *redis_prefix;
 	const char *api_key;    /* NULL: loopback callers may publish */
+	const char *token_secret;    /* NULL: no token needed */
+	const char *allowed_origins; /* NULL: every origin; else "a,b,c" */
+	const char *tls_cert;        /* both NULL, or both set */
+	const char *tls_key;
+	long rate_limit;             /* messages/s per session; 0: off */
 	char node_id[128];
 	long max_message_size;
 	long max_queue;
@@ -54,6 +59,14 @@ enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = 2 };
 enum config_result config_parse(struct config *cfg, int argc, char **argv,
 				char **envp, FILE *out, char *err,
 				size_t errlen);
+
+/* Loads --tls-cert and --tls-key with OpenSSL to refuse a bad pair at
+ * start; returns 0 or -1 with a reason naming the flag in err. */
+int config_check_tls(const struct config *cfg, char *err, size_t errlen);
+
+/* Whether origin (len bytes) is in the comma-separated allowlist. */
+int config_origin_allowed(const char *allowlist, const char *origin,
+			  size_t len);
 
 /* Parses a --redis-url value; returns 0 or -1 with a reason in err. */
 int config_parse_redis_url(const char *url, struct redis_target *out,

@@ -26,6 +26,7 @@
 #define HUB_MAX_SUBSCRIPTIONS 256
 
 struct hub;
+struct auth_grant;
 struct hub_client;
 struct hub_channel;
 
@@ -36,6 +37,7 @@ struct hub_session {
 	struct hub_client *client;
 	struct frame_queue queue;
 	void *transport;              /* the lws wsi */
+	struct auth_grant *grant;     /* token's channel limits; NULL: none */
 	uint64_t id;
 	uint16_t close_code;          /* non-zero: closing, deliver nothing */
 	char client_id[NAMES_CLIENT_ID_MAX + 1];

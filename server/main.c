@@ -18,6 +18,7 @@
 #include "sys_channel.h"
 #include "ws_client.h"
 
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,19 +134,23 @@ static struct lws_context *create_context(struct worker *w,
 		mount_root.def = "index.html";
 		mount_root.origin_protocol = LWSMPRO_FILE;
 		/*
-		 * Naming the protocol makes lws bind it per request like the
-		 * callback mounts. Without it, lws 4.1.6 serves the first
-		 * file of a keep-alive connection again for every later
-		 * request on it (stale URI; seen with curl and Chromium).
+		 * Name the protocol: lws binds a new connection to the vhost's
+		 * default protocol (the /ws/ one, for upgrades without a
+		 * subprotocol), and file serving must complete its
+		 * transactions in the HTTP protocol's callback, or a
+		 * keep-alive connection serves its first file again for every
+		 * later request (seen with curl and Chromium).
 		 */
 		mount_root.protocol = HTTP_API_PROTOCOL_NAME;
 	} else {
 		mount_root.origin = HTTP_API_PROTOCOL_NAME;
 		/*
-		 * Naming the protocol makes lws bind it per request like the
-		 * callback mounts. Without it, lws 4.1.6 serves the first
-		 * file of a keep-alive connection again for every later
-		 * request on it (stale URI; seen with curl and Chromium).
+		 * Name the protocol: lws binds a new connection to the vhost's
+		 * default protocol (the /ws/ one, for upgrades without a
+		 * subprotocol), and file serving must complete its
+		 * transactions in the HTTP protocol's callback, or a
+		 * keep-alive connection serves its first file again for every
+		 * later request (seen with curl and Chromium).
 		 */
 		mount_root.protocol = HTTP_API_PROTOCOL_NAME;
 		mount_root.origin_protocol = LWSMPRO_CALLBACK;
@@ -167,7 +172,17 @@ static struct lws_context *create_context(struct worker *w,
 	info.mounts = &mount_root;
 	info.user = w;
 	info.retry_and_idle_policy = retry;
+	/* h2 of lws 4.1.6 stays unreachable: only http/1.1 is offered over TLS,
+	 * and plaintext "Upgrade: h2c" is refused in http_api.c */
 	info.alpn = "http/1.1";
+	if (cfg->tls_cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cfg->tls_cert;
+		info.ssl_private_key_filepath = cfg->tls_key;
+		/* TLS 1.2 and newer only */
+		info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
+				       SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	}
 	info.server_string = "herald";
 	info.vhost_name = "herald";
 	info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8 |
@@ -212,6 +227,10 @@ int main(int argc, char **argv, char **envp)
 	case CONFIG_OK:
 		break;
 	}
+	if (cfg.tls_cert && config_check_tls(&cfg, err, sizeof(err))) {
+		fprintf(stderr, "herald: %s\n", err);
+		return 2;
+	}
 	log_configure(cfg.log_level, cfg.log_format);
 	log_route_lws();
 
@@ -249,8 +268,9 @@ int main(int argc, char **argv, char **envp)
 	}
 	sys_channel_start(&w);
 	log_msg(LOG_INFO, "main",
-		"herald listening on %s:%d node=%s web_root=%s redis=%s",
-		cfg.host, cfg.port, cfg.node_id,
+		"herald listening on %s:%d (%s) node=%s web_root=%s redis=%s",
+		cfg.host, cfg.port, cfg.tls_cert ? "wss/https" : "ws/http",
+		cfg.node_id,
 		cfg.web_root ? cfg.web_root : "none",
 		cfg.redis.kind == REDIS_NONE ? "none"
 		: cfg.redis.kind == REDIS_UNIX ? cfg.redis.path : cfg.redis.host);

@@ -47,6 +47,10 @@ static const struct counter_def counters[] = {
 		"sessions closed for a message over max-message-size"),
 	COUNTER(errors_sent, "herald_error_replies_total",
 		"error replies to bad client messages"),
+	COUNTER(rate_limited, "herald_rate_limited_total",
+		"client messages refused by the rate limit"),
+	COUNTER(rate_limit_closes, "herald_rate_limit_closes_total",
+		"sessions closed with 1008 for exceeding the rate limit"),
 	COUNTER(redis_reconnects, "herald_redis_reconnects_total",
 		"Redis links re-established after a loss"),
 };

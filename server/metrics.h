@@ -27,6 +27,8 @@ struct metrics {
 	uint64_t slow_consumers;      /* sessions closed as slow consumers */
 	uint64_t oversize_closes;     /* sessions closed with 1009 */
 	uint64_t errors_sent;         /* error replies to bad client messages */
+	uint64_t rate_limited;        /* messages refused by the rate limit */
+	uint64_t rate_limit_closes;   /* sessions closed (1008) for abusing it */
 	uint64_t redis_reconnects;    /* Redis links re-established */
 };
 

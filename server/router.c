@@ -20,6 +20,7 @@
  * subscriber on this node costs a hash lookup and no encoding.
  */
 #include "router.h"
+#include "auth.h"
 #include "log.h"
 #include "message.h"
 #include "redis.h"
@@ -327,10 +328,22 @@ void router_client_text(struct worker *w, struct hub_session *s,
 		route_direct(w, s->client_id, m.target, m.data);
 		break;
 	case MSG_PUBLISH:
+		if (!auth_grant_allows(s->grant, m.target)) {
+			router_error(w, s, "forbidden",
+				     "the token does not allow this channel",
+				     m.id);
+			break;
+		}
 		router_ack(w, s, m.id);
 		route_channel_message(w, m.target, s->client_id, m.data);
 		break;
 	case MSG_SUBSCRIBE:
+		if (!auth_grant_allows(s->grant, m.target)) {
+			router_error(w, s, "forbidden",
+				     "the token does not allow this channel",
+				     m.id);
+			break;
+		}
 		switch (hub_subscribe(w->hub, s, m.target)) {
 		case 0:
 			router_reply(w, s, message_frame_reply(
