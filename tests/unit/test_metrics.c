@@ -30,6 +30,8 @@ static const struct {
 	{ "herald_oversize_closes_total", "oversize_closes", 113 },
 	{ "herald_error_replies_total", "errors_sent", 114 },
 	{ "herald_redis_reconnects_total", "redis_reconnects", 115 },
+	{ "herald_rate_limited_total", "rate_limited", 116 },
+	{ "herald_rate_limit_closes_total", "rate_limit_closes", 117 },
 };
 
 #define COUNTERS (sizeof(expected) / sizeof(expected[0]))
@@ -55,6 +57,8 @@ static void setup(const char *redis_state)
 	m.oversize_closes = 113;
 	m.errors_sent = 114;
 	m.redis_reconnects = 115;
+	m.rate_limited = 116;
+	m.rate_limit_closes = 117;
 	view.counters = &m;
 	view.node_id = "node-a";
 	view.sessions = 3;
