@@ -327,8 +327,10 @@ static int ws_close_with(struct lws *wsi, struct ws_session *pss,
 /* Applies --rate-limit to one complete message: 0 to handle it, 1 when
  * refused (an error reply is queued), -1 when the session abuses the limit
  * and must be closed with 1008. */
-static int ws_rate_limited(struct ws_session *pss, struct worker *w)
+static int ws_rate_limited(struct ws_session *pss, struct worker *w,
+			   const unsigned char *in, size_t len, int binary)
 {
+	struct client_msg m;
 	struct frame *f;
 
 	switch (rate_take(&pss->rate, w->cfg->rate_limit,
@@ -337,8 +339,12 @@ static int ws_rate_limited(struct ws_session *pss, struct worker *w)
 		return 0;
 	case RATE_LIMITED:
 		w->metrics.rate_limited++;
+		/* parsed only to copy its id into the refusal */
+		message_parse(binary ? "" : (const char *)in, binary ? 0 : len,
+			      &m);
 		f = message_frame_error("rate_limited",
-					"over the message rate limit", NULL);
+					"over the message rate limit", m.id);
+		message_release(&m);
 		hub_deliver_session(w->hub, &pss->hub, f);
 		frame_unref(f);
 		return 1;
@@ -363,6 +369,8 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 
 	if (pss->hub.close_code)
 		return 0; /* closing: input is ignored */
+	/* any input proves the peer alive, not only pongs (heartbeat) */
+	lws_validity_confirmed(wsi);
 
 	if (pss->rx_len + len + remaining > max) {
 		w->metrics.oversize_closes++;
@@ -406,7 +414,9 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 dispatch_in_place:
 	w->metrics.messages_in++;
 	w->metrics.bytes_in += len;
-	switch (w->cfg->rate_limit ? ws_rate_limited(pss, w) : 0) {
+	switch (w->cfg->rate_limit
+			? ws_rate_limited(pss, w, in, len, pss->rx_binary)
+			: 0) {
 	case -1:
 		return ws_close_with(wsi, pss, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 				     "rate limit exceeded");

@@ -76,7 +76,9 @@ static void config_usage(FILE *out)
 			*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
 		fprintf(out, "  --%-18s %s\n  %-20s [%s] default: %s\n",
 			options[i].name, options[i].help, "", env,
-			options[i].def[0] ? options[i].def : "(computed)");
+			options[i].def[0] ? options[i].def
+			: !strcmp(options[i].name, "node-id") ? "host name + pid"
+							      : "unset");
 	}
 	fprintf(out, "  --%-18s show this help and exit\n", "help");
 }

@@ -45,8 +45,9 @@ int handshake_check(const char *path, const char *const *args, size_t nargs,
 		return handshake_refuse(res, 400, "invalid client_id");
 	memcpy(res->client_id, id, len + 1);
 
+	/* the query's length: the arguments and the '&'s between them */
 	for (size_t i = 0; i < nargs; i++)
-		query += strlen(args[i]) + 1;
+		query += strlen(args[i]) + (i ? 1 : 0);
 	if (query > HANDSHAKE_MAX_QUERY)
 		return handshake_refuse(res, 400, "query string too long");
 

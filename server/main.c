@@ -184,6 +184,9 @@ static struct lws_context *create_context(struct worker *w,
 				       SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
 	}
 	info.server_string = "herald";
+	/* room for a 4 KiB query (HANDSHAKE_MAX_QUERY) plus ordinary headers,
+	 * so herald, not lws, answers an over-long query with a 400 */
+	info.max_http_header_data = 8192;
 	info.vhost_name = "herald";
 	info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8 |
 			LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |

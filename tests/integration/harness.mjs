@@ -27,6 +27,20 @@ const SANITIZER_MARKERS = ['AddressSanitizer', 'LeakSanitizer', 'runtime error:'
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * promise, or onTimeout() (its value, or what it throws) after ms; the timer
+ * is cleared either way so that no pending timer keeps the test process alive.
+ */
+export function withTimeout(promise, ms, onTimeout) {
+  let timer;
+  const t = new Promise((resolve, reject) => {
+    timer = setTimeout(() => {
+      try { resolve(onTimeout()); } catch (e) { reject(e); }
+    }, ms);
+  });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
 // ---------------------------------------------------------------------------
 // Child process registry: anything we spawn is killed by PID on exit.
 
@@ -220,7 +234,9 @@ export async function startHerald({ args = [], env = {}, omit = [], port: pollPo
 
   let exitInfo = null;
   const exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => { exitInfo = { code, signal }; resolve(exitInfo); });
+    // 'close' (not 'exit'): stdout and stderr are drained, so a sanitizer
+    // report printed just before exiting is in log().
+    proc.once('close', (code, signal) => { exitInfo = { code, signal }; resolve(exitInfo); });
   });
   const spawnError = new Promise((resolve) => proc.once('error', resolve));
 
@@ -274,7 +290,7 @@ export async function startHerald({ args = [], env = {}, omit = [], port: pollPo
 async function stopHerald(h, getExit, signal, timeoutMs) {
   if (getExit() === null) process.kill(h.pid, signal);
   const t0 = Date.now();
-  const res = await Promise.race([h.exited, sleep(timeoutMs).then(() => null)]);
+  const res = await withTimeout(h.exited, timeoutMs, () => null);
   if (res === null) {
     process.kill(h.pid, 'SIGKILL');
     await h.exited;
@@ -384,6 +400,13 @@ class Client {
     });
   }
 
+  /** Next message, or null when none arrives within timeoutMs or the connection is closed. */
+  nextOrNull(timeoutMs = 3000) {
+    if (this.queue.length) return Promise.resolve(this.queue.shift());
+    if (this.closeInfo) return Promise.resolve(null);
+    return this.next(timeoutMs).then((m) => m, () => null);
+  }
+
   /** Next message, which must be a text frame holding JSON; returns the parsed value. */
   async nextJson(timeoutMs = 3000) {
     const m = await this.next(timeoutMs);
@@ -443,10 +466,12 @@ class Client {
  * Open a WebSocket to url + path. Resolves on open with a Client; rejects when
  * the upgrade is refused (err.status set) or fails. perMessageDeflate is off
  * unless opts asks for it, so that frames on the wire are what we send.
+ * opts.protocols: Sec-WebSocket-Protocol values; other opts go to ws.
  */
 export function connect(url, path = '/ws/alice', opts = {}) {
+  const { protocols, ...wsOpts } = opts;
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url + path, { perMessageDeflate: false, handshakeTimeout: 5000, ...opts });
+    const ws = new WebSocket(url + path, protocols, { perMessageDeflate: false, handshakeTimeout: 5000, ...wsOpts });
     const client = new Client(ws);
     const onError = (err) => reject(err);
     ws.once('error', onError);
@@ -673,7 +698,7 @@ class RawClient {
         this.socketClosed = true;
         this.closedAt = Date.now();
         resolve();
-        for (const w of this.waiters.splice(0)) w.reject(new Error('socket closed'));
+        for (const w of this.waiters.splice(0)) w.reject(this._closedError());
       });
     });
     socket.on('error', (e) => { this.error = e; });
@@ -702,6 +727,12 @@ class RawClient {
           code: frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : null,
           reason: frame.payload.subarray(2).toString('utf8'),
         };
+        // Answer the close like any client (RFC 6455 §5.5.1) so the server
+        // can finish the closing handshake instead of waiting for a timeout.
+        if (!this.closeSent && !this.socket.destroyed) {
+          this.closeSent = true;
+          this.socket.write(encodeFrame(0x8, frame.payload.subarray(0, 2)));
+        }
       }
       if (this.onFrame) this.onFrame(frame);
       const w = this.waiters.shift();
@@ -710,10 +741,15 @@ class RawClient {
     }
   }
 
+  _closedError() {
+    return new Error('socket closed by the server ' +
+      (this.closeFrame ? `after a close frame ${JSON.stringify(this.closeFrame)}` : 'without a close frame'));
+  }
+
   /** Next frame from the server, or reject after timeoutMs / on close. */
   nextFrame(timeoutMs = 3000) {
     if (this.frames.length) return Promise.resolve(this.frames.shift());
-    if (this.socketClosed) return Promise.reject(new Error('socket closed'));
+    if (this.socketClosed) return Promise.reject(this._closedError());
     return new Promise((resolve, reject) => {
       const waiter = {
         resolve: (f) => { clearTimeout(timer); resolve(f); },
@@ -744,10 +780,9 @@ class RawClient {
 
   /** Promise resolved when the TCP connection is closed (bounded). */
   closed(timeoutMs = 5000) {
-    return Promise.race([
-      this._closed,
-      sleep(timeoutMs).then(() => { throw new Error(`raw socket not closed within ${timeoutMs} ms`); }),
-    ]);
+    return withTimeout(this._closed, timeoutMs, () => {
+      throw new Error(`raw socket not closed within ${timeoutMs} ms`);
+    });
   }
 
   pause() { this.socket.pause(); }

@@ -54,7 +54,9 @@ test('a client that keeps sending messages but never pongs is not dropped', asyn
   const raw = await rawConnect(h.port, '/ws/chatty');
   await raw.nextDataFrame(); // welcome
   // send a message every 400 ms for 3.2 s; read the replies
+  const t0 = Date.now();
   for (let i = 0; i < 8; i++) {
+    assert.equal(raw.socketClosed, false, `dropped after ${raw.closedAt - t0} ms although it sent a message every 400 ms`);
     raw.sendText(`m${i}`);
     const f = await raw.nextDataFrame();
     assert.equal(f.payload.toString(), `Echo: m${i}`);

@@ -175,3 +175,66 @@ test('herald keeps serving others after limit closes', async () => {
   assert.equal(await b.next(), 'Echo: still');
   await closeAll(b);
 });
+
+test('the limit applies after inflation: a compressible message over it is closed with 1009', async () => {
+  const c = await connectReady(h.url, '/ws/alice', { perMessageDeflate: { threshold: 0 } });
+  const negotiated = c.ws.extensions.includes('permessage-deflate');
+  await c.send('a'.repeat(LIMIT));
+  assert.equal(await c.next(), `Echo: ${'a'.repeat(LIMIT)}`, `at the limit (deflate negotiated: ${negotiated})`);
+  await c.send('a'.repeat(LIMIT * 8)); // deflates to a few dozen bytes
+  const info = await c.closed();
+  assert.equal(info.code, 1009, `deflate negotiated: ${negotiated}`);
+});
+
+test('rate limit (default 100/s, burst 2x): excess gets rate_limited errors, persistent abuse is closed with 1008', async () => {
+  const c = await open('/ws/flood');
+  // 1. 250 messages at once: the burst (200) is served, the rest refused, and
+  //    the session stays open (50 refusals are fewer than the rate).
+  const N1 = 250;
+  for (let i = 0; i < N1; i++) c.ws.send(JSON.stringify({ type: 'ping', id: i }));
+  const pongs = [];
+  const limited = [];
+  const other = [];
+  while (pongs.length + limited.length + other.length < N1) {
+    const text = await c.nextOrNull(3000);
+    assert.notEqual(text, null, `after ${pongs.length} pongs and ${limited.length} rate_limited errors: ` +
+      `${c.closeInfo ? `closed ${JSON.stringify(c.closeInfo)}` : 'no more replies'}`);
+    const m = JSON.parse(text);
+    if (m.type === 'pong') pongs.push(m.id);
+    else if (m.type === 'error' && m.code === 'rate_limited') limited.push(m.id);
+    else other.push(m);
+  }
+  assert.deepEqual(other, [], 'replies other than pong or rate_limited');
+  assert.ok(pongs.length >= 200 && pongs.length < N1, `${pongs.length} of ${N1} pings answered (burst is 200)`);
+  assert.deepEqual(pongs, [...pongs].sort((x, y) => x - y), 'replies out of order');
+  assert.deepEqual(pongs.slice(0, 200), Array.from({ length: 200 }, (_, i) => i), 'the burst serves the first 200 messages');
+  assert.equal(c.closeInfo, null, 'closed after a short burst');
+
+  // 2. Keep sending (150 more, all refused: over 100 refusals in a second):
+  //    closed with 1008. (A client that floods without pause may see the TCP
+  //    reset, 1006, instead of the close frame; 150 small frames are read
+  //    in one go.)
+  for (let i = 0; i < 150; i++) c.ws.send(JSON.stringify({ type: 'ping' }));
+  const info = await c.closed(5000);
+  assert.deepEqual(info, { code: 1008, reason: 'rate limit exceeded' });
+
+  // herald is fine and other sessions are not limited by this one
+  const d = await open('/ws/calm');
+  await d.sendJson({ type: 'ping' });
+  assert.deepEqual(await d.nextJson(), { type: 'pong' });
+  await d.close();
+});
+
+test('a rate_limited error carries the id of the refused request', async () => {
+  const c = await open('/ws/flood-id');
+  for (let i = 0; i < 210; i++) c.ws.send(JSON.stringify({ type: 'ping', id: `r${i}` }));
+  const replies = [];
+  for (let i = 0; i < 210; i++) replies.push(await c.nextJson());
+  const errors = replies.filter((m) => m.type === 'error');
+  assert.ok(errors.length >= 1, 'no rate_limited error');
+  for (const e of errors) {
+    assert.equal(e.code, 'rate_limited');
+    assert.match(String(e.id), /^r\d+$/, `rate_limited error without the request's id: ${JSON.stringify(e)}`);
+  }
+  await c.close();
+});

@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald, connectReady, upgradeRaw, rawConnect, httpGet } from './harness.mjs';
 
-async function drainTest(signal) {
+async function drainTest(t, signal) {
   const h = await startHerald();
+  t.after(() => h.stop());
   const a = await connectReady(h.url, '/ws/alice');
   const b = await connectReady(h.url, '/ws/bob');
   const b2 = await connectReady(h.url, '/ws/bob');
@@ -32,24 +33,26 @@ async function drainTest(signal) {
   assert.ok(elapsed < 5000, `herald took ${elapsed} ms to exit after ${signal}`);
 }
 
-test('SIGTERM closes every session with 1001 and exits 0 promptly', async () => {
-  await drainTest('SIGTERM');
+test('SIGTERM closes every session with 1001 and exits 0 promptly', async (t) => {
+  await drainTest(t, 'SIGTERM');
 });
 
-test('SIGINT does the same', async () => {
-  await drainTest('SIGINT');
+test('SIGINT does the same', async (t) => {
+  await drainTest(t, 'SIGINT');
 });
 
-test('SIGTERM with no session exits 0 quickly', async () => {
+test('SIGTERM with no session exits 0 quickly', async (t) => {
   const h = await startHerald();
+  t.after(() => h.stop());
   const t0 = Date.now();
   const res = await h.stop();
   assert.equal(res.code, 0);
   assert.ok(Date.now() - t0 < 3000, `exit took ${Date.now() - t0} ms`);
 });
 
-test('a session that never reads does not hold up the shutdown', async () => {
+test('a session that never reads does not hold up the shutdown', async (t) => {
   const h = await startHerald();
+  t.after(() => h.stop());
   const raw = await rawConnect(h.port, '/ws/stuck');
   await raw.nextDataFrame();
   raw.pause();
@@ -62,8 +65,9 @@ test('a session that never reads does not hold up the shutdown', async () => {
   raw.destroy();
 });
 
-test('during the drain, /health answers 503 or the port is closed', async () => {
+test('during the drain, /health answers 503 or the port is closed', async (t) => {
   const h = await startHerald();
+  t.after(() => h.stop());
   const c = await connectReady(h.url, '/ws/alice');
   const closed = c.closed(8000);
   const stopped = h.stop();
@@ -72,6 +76,7 @@ test('during the drain, /health answers 503 or the port is closed', async () => 
   assert.notEqual(res.status, 200, '/health answered 200 while draining');
   if (res.status !== null) {
     assert.equal(res.status, 503);
+    assert.equal(res.json.status, 'draining', res.body);
   }
   await stopped;
 });

@@ -147,26 +147,26 @@ static void test_too_many_channels(void)
 
 static void test_query_length(void)
 {
-	/* the query is the arguments plus one separator each */
+	/* the query is the arguments and the '&'s between them */
 	char *a = malloc(HANDSHAKE_MAX_QUERY + 2), *b = malloc(100);
 	const char *args[2] = { a, b };
 
 	CHECK_INT_EQ(HANDSHAKE_MAX_QUERY, 4096);
 	memset(a, 'x', HANDSHAKE_MAX_QUERY + 1);
-	a[HANDSHAKE_MAX_QUERY - 1] = '\0'; /* 4095 + 1 = 4096: fits */
+	a[HANDSHAKE_MAX_QUERY] = '\0'; /* exactly 4096: fits */
 	CHECK_ACCEPTED(handshake_check("/ws/alice", args, 1, &res), "alice");
-	a[HANDSHAKE_MAX_QUERY - 1] = 'x';
-	a[HANDSHAKE_MAX_QUERY] = '\0'; /* 4096 + 1: too long */
+	a[HANDSHAKE_MAX_QUERY] = 'x';
+	a[HANDSHAKE_MAX_QUERY + 1] = '\0'; /* 4097: too long */
 	CHECK_REFUSED(handshake_check("/ws/alice", args, 1, &res), 400,
 		      "query string too long");
 
-	/* counted over all arguments: 4000+1 + 95+1 = 4097 */
+	/* counted over all arguments: 4000 + '&' + 96 = 4097 */
 	a[4000] = '\0';
-	memset(b, 'y', 95);
-	b[95] = '\0';
+	memset(b, 'y', 96);
+	b[96] = '\0';
 	CHECK_REFUSED(handshake_check("/ws/alice", args, 2, &res), 400,
 		      "query string too long");
-	b[94] = '\0';
+	b[95] = '\0'; /* 4000 + 1 + 95 = 4096 */
 	CHECK_ACCEPTED(handshake_check("/ws/alice", args, 2, &res), "alice");
 	free(a);
 	free(b);

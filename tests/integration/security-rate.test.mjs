@@ -1,0 +1,116 @@
+// SPEC §5/§6 rate limit: --rate-limit R messages/s per session, burst 2R;
+// excess gets {"type":"error","code":"rate_limited",...}; persistent abuse
+// (more refusals in one second than max(R, 10)) is closed with 1008; the
+// herald_rate_limited_total and herald_rate_limit_closes_total counters.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHerald, connectReady, sleep } from './harness.mjs';
+import { metricValues } from './security-harness.mjs';
+
+const RATE = 20;
+const LIMITED = { type: 'error', code: 'rate_limited', message: 'over the message rate limit' };
+let h;
+let before0;
+let limitedSeen = 0; // rate_limited errors received by clients of this file
+let closesSeen = 0;
+
+before(async () => {
+  h = await startHerald({ args: ['--rate-limit', String(RATE)] });
+  before0 = await metricValues(h.http);
+});
+after(async () => {
+  if (h) await h.stop();
+});
+
+const open = (id = 'alice') => connectReady(h.url, `/ws/${id}`);
+
+test(`a burst of ${2 * RATE} is accepted, then rate_limited errors (connection stays open)`, async () => {
+  const c = await open();
+  const N = 3 * RATE; // 40 accepted + 20 over: at most 20 refusals, below the 1008 threshold
+  for (let i = 0; i < N; i++) c.sendJson({ type: 'ping', id: i });
+  const replies = await c.nextJsonN(N, 5000);
+  for (let i = 0; i < 2 * RATE; i++) assert.deepEqual(replies[i], { type: 'pong', id: i }, `reply ${i}`);
+  const rest = replies.slice(2 * RATE);
+  const limited = rest.filter((m) => m.type === 'error');
+  for (const m of limited) assert.deepEqual(m, LIMITED);
+  for (const m of rest.filter((r) => r.type !== 'error')) assert.equal(m.type, 'pong');
+  // sending 60 frames takes a few ms: at most a couple of credits refill meanwhile
+  assert.ok(limited.length >= RATE - 3, `only ${limited.length} of the last ${RATE} were refused: ${JSON.stringify(rest)}`);
+  limitedSeen += limited.length;
+  await c.expectNone(200);
+  assert.ok(c.isOpen);
+  await c.close();
+});
+
+test('a client sending 1000 messages as fast as it can is closed with 1008 "rate limit exceeded"', async () => {
+  const c = await open('flooder');
+  const got = [];
+  c.tap((m) => got.push(JSON.parse(m)));
+  for (let i = 0; i < 1000; i++) {
+    if (!c.isOpen) break;
+    c.ws.send(JSON.stringify({ type: 'ping', id: i }));
+  }
+  const info = await c.closed(5000);
+  assert.equal(info.code, 1008, `close ${JSON.stringify(info)}`);
+  assert.equal(info.reason, 'rate limit exceeded');
+  closesSeen++;
+  const pongs = got.filter((m) => m.type === 'pong');
+  const errors = got.filter((m) => m.type === 'error');
+  limitedSeen += errors.length;
+  for (const e of errors) assert.deepEqual(e, LIMITED);
+  // replies still queued when the session is closed are dropped with it, so
+  // only an upper bound holds: the burst, a few refills, and no more
+  assert.deepEqual(pongs.map((m) => m.id), pongs.map((_, i) => i), 'pongs out of order');
+  assert.ok(pongs.length <= 2 * RATE + 5, `${pongs.length} pongs: more than the burst was accepted`);
+  assert.ok(got.length < 2 * RATE + 2 * RATE + 30, `${got.length} replies before the close: abuse not stopped early`);
+  // other sessions are unaffected
+  const d = await open('bystander');
+  await d.sendJson({ type: 'ping', id: 'b' });
+  assert.deepEqual(await d.nextJson(), { type: 'pong', id: 'b' });
+  await d.close();
+});
+
+test('after spending its burst, a client at 10 msgs/s for 2 s never sees rate_limited', async () => {
+  const c = await open('steady');
+  for (let i = 0; i < 2 * RATE; i++) c.sendJson({ type: 'ping', id: i });
+  const burst = await c.nextJsonN(2 * RATE, 5000);
+  assert.deepEqual(burst.map((m) => m.type), Array(2 * RATE).fill('pong'));
+  // the bucket is now (nearly) empty; it refills at RATE/s, twice what we send
+  const replies = [];
+  c.tap((m) => replies.push(JSON.parse(m)));
+  const t0 = Date.now();
+  for (let i = 0; i < 20; i++) {
+    await sleep(Math.max(0, t0 + (i + 1) * 100 - Date.now()));
+    await c.sendJson({ type: 'ping', id: `s${i}` });
+  }
+  await sleep(300);
+  c.tap(null);
+  assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => ({ type: 'pong', id: `s${i}` })));
+  await c.close();
+});
+
+test('binary frames and plain text count against the limit too', async () => {
+  const c = await open('mixed');
+  for (let i = 0; i < 2 * RATE; i++) c.send(Buffer.from([i]), { binary: true });
+  for (let i = 0; i < 5; i++) c.send(`t${i}`);
+  const replies = [];
+  for (let i = 0; i < 2 * RATE + 5; i++) replies.push(await c.next(5000));
+  for (let i = 0; i < 2 * RATE; i++) assert.ok(Buffer.isBuffer(replies[i]) && replies[i][0] === i, `binary echo ${i}`);
+  const tail = replies.slice(2 * RATE).map((m) => (typeof m === 'string' && m.startsWith('{') ? JSON.parse(m) : m));
+  const limited = tail.filter((m) => m.type === 'error');
+  limited.forEach((m) => assert.deepEqual(m, LIMITED));
+  assert.ok(limited.length >= 3, `text after a binary burst not limited: ${JSON.stringify(tail)}`);
+  limitedSeen += limited.length;
+  await c.close();
+});
+
+test('the counters in /metrics moved', async () => {
+  const now = await metricValues(h.http);
+  const dLimited = now.herald_rate_limited_total - before0.herald_rate_limited_total;
+  const dCloses = now.herald_rate_limit_closes_total - before0.herald_rate_limit_closes_total;
+  assert.equal(dCloses, closesSeen, `herald_rate_limit_closes_total moved by ${dCloses}`);
+  // every refusal a client saw is counted, plus the one that closed the flooder
+  assert.ok(dLimited >= limitedSeen + closesSeen, `herald_rate_limited_total moved by ${dLimited}, clients saw ${limitedSeen} + ${closesSeen} close`);
+  assert.ok(dLimited <= limitedSeen + closesSeen + 100, `herald_rate_limited_total moved by ${dLimited}`);
+});
