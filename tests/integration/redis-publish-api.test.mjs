@@ -142,11 +142,12 @@ for (const mode of ['with Redis', 'without Redis']) {
     await sub.close();
   });
 
-  test(`POST /api/publish ${mode}: a body at the limit is accepted and delivered`, async () => {
+  test(`POST /api/publish ${mode}: a body at the limit, data at max-message-size, is delivered`, async () => {
     const h = mode === 'with Redis' ? hR : hN;
     const sub = await connectReady(h.url, '/ws/alice?channels=users');
     const limit = 65536 + 1024;
-    const filler = 'y'.repeat(limit - 30);
+    // data's JSON ("..." with the quotes) is exactly max-message-size bytes
+    const filler = 'y'.repeat(65536 - 2);
     const body = `{"channel":"users","data":"${filler}"}`;
     const padded = body + ' '.repeat(limit - body.length);
     assert.equal(padded.length, limit);
@@ -159,6 +160,10 @@ for (const mode of ['with Redis', 'without Redis']) {
     assert.equal(f.type, 'notification');
     assert.equal(f.channel, 'users');
     assert.equal(f.data, filler);
+    await sub.expectNone();
+    // one byte more of data is refused up front rather than lost on the way
+    const over = `{"channel":"users","data":"${filler}y"}`;
+    assertError(await publish(h, over), 413, 'data one byte over max-message-size');
     await sub.expectNone();
     await sub.close();
   });
