@@ -316,12 +316,32 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 	return 0;
 }
 
-static int ws_close_with(struct lws *wsi, struct ws_session *pss,
-			 uint16_t code, const char *reason)
+static const char *ws_close_reason_text(uint16_t code)
 {
-	lws_close_reason(wsi, (enum lws_close_status)code,
-			 (unsigned char *)reason, strlen(reason));
-	return -1;
+	switch (code) {
+	case 1001: return "server shutting down";
+	case 1008: return "rate limit exceeded";
+	case 1009: return "message too big";
+	case 1011: return "out of memory";
+	case 1013: return "slow consumer";
+	default: return "closing";
+	}
+}
+
+/*
+ * Closes the session with code from its next WRITEABLE: what is queued is
+ * flushed first and input is ignored meanwhile. Closing from RECEIVE at
+ * once would close the socket with the client's unread frames in it, and
+ * the kernel's reset would then overtake the close frame (1006, not the
+ * code). Always returns 0, for "return ws_close_later(...)".
+ */
+static int ws_close_later(struct lws *wsi, struct ws_session *pss,
+			  uint16_t code)
+{
+	if (!pss->hub.close_code)
+		pss->hub.close_code = code;
+	lws_callback_on_writable(wsi);
+	return 0;
 }
 
 /* Applies --rate-limit to one complete message: 0 to handle it, 1 when
@@ -377,8 +397,7 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 		log_msg(LOG_INFO, "ws",
 			"closing client_id=%s: message over %zu bytes (1009)",
 			pss->hub.client_id, max);
-		return ws_close_with(wsi, pss, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-				     "message too big");
+		return ws_close_later(wsi, pss, 1009);
 	}
 
 	if (!pss->rx_len && final) {
@@ -399,8 +418,7 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 			cap = max;
 		grown = realloc(pss->rx, cap);
 		if (!grown)
-			return ws_close_with(wsi, pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-					     "out of memory");
+			return ws_close_later(wsi, pss, 1011);
 		pss->rx = grown;
 		pss->rx_cap = cap;
 	}
@@ -418,8 +436,7 @@ dispatch_in_place:
 			? ws_rate_limited(pss, w, in, len, pss->rx_binary)
 			: 0) {
 	case -1:
-		return ws_close_with(wsi, pss, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-				     "rate limit exceeded");
+		return ws_close_later(wsi, pss, 1008);
 	case 1:
 		break; /* refused: answered with rate_limited */
 	default:
@@ -445,7 +462,24 @@ static int ws_writeable(struct lws *wsi, struct ws_session *pss)
 	struct frame_queue *q = &pss->hub.queue;
 	struct frame *f;
 
-	while ((f = frame_queue_peek(q)) && !lws_send_pipe_choked(wsi)) {
+	/*
+	 * Once we asked lws to close, it unbinds the protocol (ws_closed runs)
+	 * and then sends the close frame and waits for the peer's answer.
+	 * A WRITEABLE in between must not ask again: a second -1 makes lws
+	 * drop the socket at once, resetting the connection before the
+	 * client has read the close frame.
+	 */
+	if (!pss->opened)
+		return 0;
+
+	/*
+	 * WRITEABLE means the socket takes data now, so write until the queue
+	 * is empty or lws had to keep part of a frame (the kernel buffer is
+	 * full). lws_partial_buffered() costs no syscall, unlike
+	 * lws_send_pipe_choked()'s poll(); lws then holds at most the rest of
+	 * one frame, and everything else stays in our bounded queue.
+	 */
+	while ((f = frame_queue_peek(q)) && !lws_partial_buffered(wsi)) {
 		int n = lws_write(wsi, frame_payload(f), f->len,
 				  f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
 
@@ -463,13 +497,13 @@ static int ws_writeable(struct lws *wsi, struct ws_session *pss)
 		return 0;
 	}
 	if (pss->hub.close_code) {
-		const char *reason = pss->hub.close_code == 1013
-					     ? "slow consumer"
-					     : "server shutting down";
+		const char *reason = ws_close_reason_text(pss->hub.close_code);
 
 		log_msg(LOG_INFO, "ws", "closing client_id=%s code=%u reason=%s",
 			pss->hub.client_id, pss->hub.close_code, reason);
-		return ws_close_with(wsi, pss, pss->hub.close_code, reason);
+		lws_close_reason(wsi, (enum lws_close_status)pss->hub.close_code,
+				 (unsigned char *)reason, strlen(reason));
+		return -1;
 	}
 	return 0;
 }
@@ -533,7 +567,11 @@ const struct lws_protocols ws_client_protocol = {
 	.name = WS_CLIENT_PROTOCOL_NAME,
 	.callback = callback_ws_client,
 	.per_session_data_size = sizeof(struct ws_session),
-	/* lws allocates this per connection for reading; messages larger than
-	 * it arrive in pieces and are reassembled in ws_receive() */
-	.rx_buffer_size = 4096,
+	/* lws allocates this per connection for reading, so it sets most of
+	 * an idle session's memory; larger messages arrive in pieces and are
+	 * reassembled in ws_receive() */
+	.rx_buffer_size = 256,
+	/* lws would otherwise cut every write to rx_buffer_size and buffer the
+	 * rest: let a whole frame go to the kernel in one send() */
+	.tx_packet_size = 1 << 20,
 };

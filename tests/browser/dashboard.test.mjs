@@ -207,6 +207,18 @@ test('Redis state is shown as connected', OPTS, async () => {
   assert.equal(await page.textContent('#redis-state'), 'connected');
 });
 
+test('live server figures arrive from $sys once a second', OPTS, async () => {
+  // herald publishes per-node figures on $sys; the page subscribes to it
+  await page.waitForFunction(
+    () => /^\d+$/.test(document.querySelector('#stat-connections')?.textContent ?? ''),
+    null, { timeout: 5000 });
+  const connections = Number(await page.textContent('#stat-connections'));
+  assert.ok(connections >= 1, `connections figure ${connections} counts the page itself`);
+  assert.notEqual(await page.textContent('#stats-updated'), 'waiting for $sys…');
+  const stats = (await (await fetch(`http://127.0.0.1:${herald.port}/api/stats`)).json());
+  assert.equal(connections, stats.connections, 'the page shows what /api/stats says');
+});
+
 test('users table follows user.created, user.updated and user.deleted from Redis', OPTS, async () => {
   await waitFor(redisConnected, 10000, { what: 'herald /health redis connected' });
   await page.waitForSelector('#users-panel[data-subscribed="true"]', { timeout: 5000 });
