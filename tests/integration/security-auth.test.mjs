@@ -51,7 +51,6 @@ describe('tokens: every refusal is 401 with the reason', () => {
     // another auth scheme is not a token
     await expectRefused(await upgradeRaw(h.port, '/ws/alice', { Authorization: `Basic ${b64url('alice:pw')}` }), 401,
       'token required', 'Basic auth');
-    // a plain GET with a valid token is still not an upgrade
   });
 
   // [name, token (built lazily so that exp/nbf are fresh), reason]
@@ -154,6 +153,19 @@ describe('tokens: every refusal is 401 with the reason', () => {
     const expired = remember(signJwt({ sub: 'a', exp: nowSec() - 100 }, SECRET, { alg: 'HS256' }));
     await expectRefused(await upgradeRaw(h.port, '/ws/a', { 'Sec-WebSocket-Protocol': `herald, bearer.${expired}` }),
       401, 'token expired', 'expired in Sec-WebSocket-Protocol');
+  });
+
+  test('a token over the 4096-byte limit never upgrades (validly signed, ~5.5 KB)', async () => {
+    const big = token({ sub: 'alice', exp: nowSec() + 300, pad: 'x'.repeat(4000) });
+    assert.ok(big.length > 4096);
+    for (const res of [await viaQuery('alice', big), await viaHeader('alice', big)]) {
+      assert.notEqual(res.status, 101, 'an oversized token was accepted');
+      assert.ok(res.status === null || res.status === 400 || res.status === 401 || res.status === 431,
+        `oversized token answered ${res.status} ${res.body}`);
+    }
+    // one under the limit is fine
+    const mid = token({ sub: 'alice', exp: nowSec() + 300, pad: 'x'.repeat(2000) });
+    assert.equal((await viaHeader('alice', mid)).status, 101);
   });
 
   test('a valid token for the right client is refused on another client_id', async () => {

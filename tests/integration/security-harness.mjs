@@ -174,10 +174,10 @@ export async function startTlsHerald({ args = [], env = {}, startTimeoutMs = 100
 /**
  * Connect (TCP, or TLS when tlsOpts is given), write data (a Buffer/string,
  * or an array of them written one after the other), and collect what the
- * server sends until it closes the connection or timeoutMs passes.
- * → {data: Buffer, closedByServer: bool, error}
+ * server sends until it closes the connection, until(dataSoFar) is true, or
+ * timeoutMs passes. → {data: Buffer, closedByServer: bool, error}
  */
-export function rawExchange(port, data, { timeoutMs = 5000, tlsOpts = null } = {}) {
+export function rawExchange(port, data, { timeoutMs = 5000, tlsOpts = null, until = null } = {}) {
   return new Promise((resolve) => {
     const s = tlsOpts
       ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...tlsOpts })
@@ -195,7 +195,10 @@ export function rawExchange(port, data, { timeoutMs = 5000, tlsOpts = null } = {
     s.once(tlsOpts ? 'secureConnect' : 'connect', () => {
       for (const d of [].concat(data)) s.write(d);
     });
-    s.on('data', (c) => got.push(c));
+    s.on('data', (c) => {
+      got.push(c);
+      if (until && until(Buffer.concat(got))) finish(false);
+    });
     s.on('end', () => finish(true));
     s.on('close', () => finish(true));
     s.on('error', (e) => finish(true, e));
