@@ -33,7 +33,7 @@ CORE_OBJS     := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test test-unit test-integration test-browser test-js bench fuzz clean deps asan demo
+.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz bench fuzz clean deps asan demo
 
 all: $(BUILD)/herald
 
@@ -78,7 +78,7 @@ test: deps node_modules/.package-lock.json
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory test-unit ASAN=1
 	$(Q)$(MAKE) --no-print-directory build/asan/herald
-	$(Q)$(MAKE) --no-print-directory test-js test-integration test-browser
+	$(Q)$(MAKE) --no-print-directory test-js test-fuzz test-integration test-browser
 
 test-unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "  UNIT    $$t"; $$t; done
@@ -91,6 +91,17 @@ test-integration: build/asan/herald
 
 test-browser: build/asan/herald
 	$(Q)if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then node --test tests/browser/; fi
+
+FUZZ_SECONDS ?= 600
+
+# libFuzzer targets (clang): each runs FUZZ_SECONDS s over a copy of its
+# seed corpus; see tests/fuzz/README.md.
+fuzz:
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Fuzz smoke run for make test: every target for ~5 s.
+test-fuzz:
+	$(Q)tests/fuzz/run.sh 5
 
 clean:
 	rm -rf build

@@ -1,11 +1,11 @@
 /*
  * auth — see auth.h.
  *
- * Order of checks: shape (three non-empty base64url parts), header JSON and
- * alg, then the signature over "<header>.<payload>" exactly as received,
- * and only then the payload's claims. The decoder is strict: characters
- * outside the base64url alphabet or padding make the token malformed, so a
- * signature has one spelling only.
+ * Order of checks: shape (three non-empty canonical base64url parts), the
+ * header's JSON and alg, then the signature over "<header>.<payload>"
+ * exactly as received, and only then the payload's JSON and claims. The decoding is strict: characters outside the base64url
+ * alphabet, padding, or non-zero bits after the last byte make the token
+ * malformed, so a token has one spelling only.
  */
 #include "auth.h"
 
@@ -27,17 +27,41 @@ static int b64url_char(unsigned char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-/* Decodes len chars of base64url into out (room for cap bytes); returns
- * the decoded length or -1. */
+static int b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : 63;
+}
+
+/* Whether in[0..len) is canonical unpadded base64url: only the alphabet,
+ * a possible length, and zero bits after the last byte, so that every
+ * value has exactly one spelling. */
+static int b64url_canonical(const char *in, size_t len)
+{
+	static const int unused_mask[4] = { 0, 0, 0x0f, 0x03 };
+
+	if (!len || len % 4 == 1)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!b64url_char((unsigned char)in[i]))
+			return 0;
+	return !(b64url_value((unsigned char)in[len - 1]) &
+		 unused_mask[len % 4]);
+}
+
+/* Decodes len chars of canonical base64url into out (room for cap
+ * bytes); returns the decoded length or -1. */
 static int b64url_decode(const char *in, size_t len, char *out, size_t cap)
 {
 	size_t need = len / 4 * 3 + 3;
 
-	if (!len || len % 4 == 1 || need + 5 > cap)
+	if (!b64url_canonical(in, len) || need + 5 > cap)
 		return -1;
-	for (size_t i = 0; i < len; i++)
-		if (!b64url_char((unsigned char)in[i]))
-			return -1;
 	return lws_b64_decode_string_len(in, (int)len, out, (int)cap);
 }
 
@@ -144,6 +168,11 @@ enum auth_result auth_verify(const char *secret, const char *token, size_t len,
 		return AUTH_MALFORMED;
 	sig = dot2 + 1;
 
+	/* the shape first: three canonical base64url parts, two dots */
+	if (memchr(sig, '.', len - (size_t)(sig - token)) ||
+	    !b64url_canonical(payload_b64, (size_t)(dot2 - payload_b64)) ||
+	    !b64url_canonical(sig, len - (size_t)(sig - token)))
+		goto out;
 	header = decode_json_part(token, (size_t)(dot1 - token));
 	if (!header)
 		goto out;
@@ -153,6 +182,7 @@ enum auth_result auth_verify(const char *secret, const char *token, size_t len,
 		r = AUTH_BAD_ALGORITHM;
 		goto out;
 	}
+	/* the payload is parsed only once its signature is verified */
 	if (!signature_valid(secret, token, (size_t)(dot2 - token), sig,
 			     len - (size_t)(sig - token))) {
 		r = AUTH_BAD_SIGNATURE;
