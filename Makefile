@@ -30,17 +30,25 @@ SERVER_SRCS   := $(wildcard server/*.c) $(wildcard protocols/*.c)
 CORE_SRCS     := $(filter-out server/main.c,$(SERVER_SRCS))
 SERVER_OBJS   := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_OBJS     := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+BENCH_SRCS    := $(wildcard tests/bench/*.c)
+BENCH_OBJS    := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz bench fuzz clean deps asan demo
+.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan demo
 
-all: $(BUILD)/herald
+all: $(BUILD)/herald $(BUILD)/herald-bench
 
 $(BUILD)/herald: $(SERVER_OBJS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+# herald-bench: the load generator (tests/bench/README.md)
+$(BUILD)/herald-bench: $(BENCH_OBJS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -76,6 +84,7 @@ demo:
 
 test: deps node_modules/.package-lock.json
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test-bench
 	$(Q)$(MAKE) --no-print-directory test-unit ASAN=1
 	$(Q)$(MAKE) --no-print-directory build/asan/herald
 	$(Q)$(MAKE) --no-print-directory test-js test-fuzz test-integration test-browser
@@ -92,6 +101,14 @@ test-integration: build/asan/herald
 test-browser: build/asan/herald
 	$(Q)if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then node --test tests/browser/; fi
 
+# A ~3 s smoke run of herald-bench against herald (no figures are judged).
+test-bench: $(BUILD)/herald $(BUILD)/herald-bench
+	$(Q)tests/bench/smoke.sh $(BUILD)/herald $(BUILD)/herald-bench
+
+# Side by side with the peers of ../shared/peers: see docs/benchmarks.md.
+bench: deps $(BUILD)/herald $(BUILD)/herald-bench
+	$(Q)tests/bench/side_by_side.sh
+
 FUZZ_SECONDS ?= 600
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS s over a copy of its
@@ -106,4 +123,4 @@ test-fuzz:
 clean:
 	rm -rf build
 
--include $(SERVER_OBJS:.o=.d) $(UNIT_BINS:%=%.d)
+-include $(SERVER_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(UNIT_BINS:%=%.d)

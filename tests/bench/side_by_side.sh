@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# make bench: herald measured the way its peers are, in one run.
+#
+#  1. herald-bench (this directory's load generator) against herald alone:
+#     every scenario, herald pinned to CPU 1 and the generator to CPU 0.
+#  2. When ../shared/peers (or $PEERS_DIR) is present: its bench.sh with
+#     herald as the subject, so herald and Bun, Go gorilla, Node ws, FastAPI
+#     and nchan run the same scenarios with the same generator (wsload) on the
+#     same pinning, and its table carries herald/peer ratios.
+#
+# Environment: DUR (seconds per scenario, default 10), SCENARIOS and PEERS
+# (passed to bench.sh), OUT (default build/bench/<timestamp>), NO_PEERS=1.
+# Results: $OUT/herald-bench.jsonl, $OUT/peers/ (table.md, results.jsonl).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+DUR=${DUR:-10}
+OUT=${OUT:-$ROOT/build/bench/$(date +%Y%m%d-%H%M%S)}
+PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
+HERALD=$ROOT/build/herald
+BENCH=$ROOT/build/herald-bench
+mkdir -p "$OUT"
+log() { echo "[bench $(date +%T)] $*" >&2; }
+
+# Benchmarks measure the server, not its abuse protection: --rate-limit 0.
+HERALD_ARGS="--host 127.0.0.1 --web-root none --log-level warn --rate-limit 0 --max-connections 1000000"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+	--loglevel warning >"$OUT/redis.log" 2>&1 &
+REDIS_PID=$!
+HERALD_PID=""
+cleanup() {
+	[ -n "$HERALD_PID" ] && kill "$HERALD_PID" 2>/dev/null
+	kill "$REDIS_PID" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+
+start_herald() {
+	local port=$1
+	taskset -c 1 "$HERALD" $HERALD_ARGS --port "$port" \
+		--redis-url "redis://127.0.0.1:$REDIS_PORT" >>"$OUT/herald.log" 2>&1 &
+	HERALD_PID=$!
+	for _ in $(seq 100); do
+		curl -sf "http://127.0.0.1:$port/health" | grep -q '"redis":"connected"' && return 0
+		sleep 0.1
+	done
+	log "herald did not come up"; return 1
+}
+stop_herald() {
+	kill "$HERALD_PID" 2>/dev/null; wait "$HERALD_PID" 2>/dev/null; HERALD_PID=""
+}
+
+# name, then herald-bench arguments ($URL and $PID are substituted)
+SCENARIO_LIST=(
+	"echo100|echo -url \$URL -c 100 -s 32 -d ${DUR}s -warmup 2s -pid \$PID"
+	"echo1000|echo -url \$URL -c 1000 -s 32 -d ${DUR}s -warmup 2s -pid \$PID"
+	"fanout1k|fanout -url \$URL -k 1000 -r 10 -d ${DUR}s -trigger ws -pid \$PID"
+	"fanout10k|fanout -url \$URL -k 10000 -r 10 -d ${DUR}s -trigger ws -pid \$PID"
+	"fanout10k_redis|fanout -url \$URL -k 10000 -r 10 -d ${DUR}s -trigger redis -redis 127.0.0.1:$REDIS_PORT -channel herald:broadcast -pid \$PID"
+	"idle10k|idle -url \$URL -c 10000 -hold 5s -pid \$PID"
+	"connect|connect -url \$URL -d ${DUR}s -conc 32 -pid \$PID"
+)
+
+log "phase 1: herald-bench against herald (results in $OUT/herald-bench.jsonl)"
+: >"$OUT/herald-bench.jsonl"
+for entry in "${SCENARIO_LIST[@]}"; do
+	name=${entry%%|*}
+	port=$(free_port)
+	start_herald "$port" || continue
+	args=${entry#*|}
+	args=${args//\$URL/ws://127.0.0.1:$port}
+	args=${args//\$PID/$HERALD_PID}
+	log "$name: herald-bench $args"
+	line=$(timeout 300 taskset -c 0 "$BENCH" $args 2>>"$OUT/herald-bench.log" | tail -1)
+	echo "{\"scenario\":\"$name\",\"cmd\":\"herald-bench $args\",\"result\":${line:-null}}" >>"$OUT/herald-bench.jsonl"
+	echo "$name: $line"
+	stop_herald
+done
+
+if [ -z "${NO_PEERS:-}" ] && [ -x "$PEERS_DIR/bench.sh" ]; then
+	log "phase 2: side by side with the peers in $PEERS_DIR (a full run takes ~15 min)"
+	SUBJECT_NAME=herald SUBJECT_REDIS_CHANNEL=herald:broadcast SUBJECT_PORT=18100 \
+	SUBJECT_CMD="$HERALD $HERALD_ARGS --port \$PORT --redis-url redis://127.0.0.1:\$REDIS_PORT" \
+	DUR=$DUR OUT="$OUT/peers" "$PEERS_DIR/bench.sh"
+	log "table: $OUT/peers/table.md"
+	cat "$OUT/peers/table.md" 2>/dev/null
+else
+	log "phase 2 skipped (no $PEERS_DIR/bench.sh, or NO_PEERS set)"
+fi

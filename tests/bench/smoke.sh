@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# herald-bench smoke run (about 3 s): starts herald on a free loopback port,
+# runs short echo and fan-out scenarios with -strict, and fails if any echo
+# reply is wrong or any fan-out message is lost or duplicated.
+#
+#   tests/bench/smoke.sh [HERALD_BIN] [HERALD_BENCH_BIN]
+#
+# Defaults: build/herald and build/herald-bench under the repository root.
+# Exit status: 0 all passed, 1 a check failed, 2 a binary is missing or
+# herald did not start.
+set -u
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+herald=${1:-$root/build/herald}
+bench=${2:-$root/build/herald-bench}
+
+for b in "$herald" "$bench"; do
+	if [ ! -x "$b" ]; then
+		echo "smoke: $b is missing; build it with: make -C $root all" >&2
+		exit 2
+	fi
+done
+
+log=$(mktemp -t herald-smoke.XXXXXX)
+hpid=
+cleanup() {
+	if [ -n "$hpid" ]; then
+		kill "$hpid" 2>/dev/null
+		wait "$hpid" 2>/dev/null
+	fi
+	rm -f "$log"
+}
+trap cleanup EXIT
+
+# Flags this herald knows (the rate limit would throttle the echo run).
+extra=()
+if "$herald" --help 2>&1 | grep -q -- '--rate-limit'; then
+	extra+=(--rate-limit 0)
+fi
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Start herald on a free port; retry a few ports if one is taken meanwhile.
+port=
+for attempt in 1 2 3 4 5; do
+	p=$((20000 + RANDOM % 30000))
+	port_busy "$p" && continue
+	"$herald" --host 127.0.0.1 --port "$p" --redis-url none --web-root none \
+		--log-level warn "${extra[@]}" >"$log" 2>&1 &
+	hpid=$!
+	for _ in $(seq 1 100); do # up to 5 s
+		if ! kill -0 "$hpid" 2>/dev/null; then
+			wait "$hpid" 2>/dev/null
+			hpid=
+			break
+		fi
+		if port_busy "$p"; then
+			port=$p
+			break
+		fi
+		sleep 0.05
+	done
+	[ -n "$port" ] && break
+	if [ -n "$hpid" ]; then
+		kill "$hpid" 2>/dev/null
+		wait "$hpid" 2>/dev/null
+		hpid=
+	fi
+done
+if [ -z "$port" ]; then
+	echo "smoke: herald did not start:" >&2
+	tail -5 "$log" >&2
+	exit 2
+fi
+
+url=ws://127.0.0.1:$port
+failed=0
+run() { # name args...
+	local name=$1 out rc
+	shift
+	out=$("$bench" "$@" -pid "$hpid" -strict 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "  ok    $name: $(printf '%s\n' "$out" | tail -1)"
+	else
+		echo "  FAIL  $name (exit $rc):"
+		printf '%s\n' "$out" | sed 's/^/        /'
+		failed=1
+	fi
+}
+
+echo "herald-bench smoke against $herald on port $port"
+run "echo text" echo -url "$url" -c 20 -s 64 -d 700ms -warmup 200ms
+run "echo binary pipelined" echo -url "$url" -c 10 -s 300 -pipeline 4 -binary -d 300ms -warmup 100ms
+run "fan-out ws" fanout -url "$url" -k 50 -r 50 -d 700ms -settle 200ms -drain 2s
+run "fan-out http" fanout -url "$url" -k 20 -r 20 -d 300ms -settle 100ms -drain 2s -trigger http
+
+if ! kill -0 "$hpid" 2>/dev/null; then
+	echo "  FAIL  herald exited during the smoke run"
+	failed=1
+fi
+if [ $failed -ne 0 ]; then
+	echo "herald log (last lines):"
+	tail -20 "$log" | sed 's/^/        /'
+	exit 1
+fi
+echo "herald-bench smoke: all passed"
