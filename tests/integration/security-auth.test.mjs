@@ -61,10 +61,13 @@ describe('tokens: every refusal is 401 with the reason', () => {
       const forged = b64url(JSON.stringify({ sub: 'alice', exp: nowSec() + 999999, channels: ['*'] }));
       return remember(`${good[0]}.${forged}.${good[2]}`);
     }, 'bad token signature'],
-    ['signature truncated', () => { const t = valid('alice'); return remember(t.slice(0, -2)); }, 'bad token signature'],
-    ['signature empty', () => remember(valid('alice').replace(/\.[^.]*$/, '.')), 'bad token signature'],
-    ['signature padded with =', () => remember(`${valid('alice')}=`), 'bad token signature'],
-    ['four parts', () => remember(`${valid('alice')}.${b64url('x')}`), 'bad token signature'],
+    // the shape (three canonical base64url parts) is checked before the
+    // signature, so these are malformed rather than badly signed
+    ['signature truncated', () => { const t = valid('alice'); return remember(t.slice(0, -2)); }, 'malformed token'],
+    ['signature empty', () => remember(valid('alice').replace(/\.[^.]*$/, '.')), 'malformed token'],
+    ['signature padded with =', () => remember(`${valid('alice')}=`), 'malformed token'],
+    ['four parts', () => remember(`${valid('alice')}.${b64url('x')}`), 'malformed token'],
+    ['signature truncated to 40 characters (well formed)', () => { const t = valid('alice'); return remember(t.slice(0, -3)); }, 'bad token signature'],
     ['sub of another client', () => valid('bob'), 'token subject is not the client_id'],
     ['sub a prefix of the client_id', () => valid('alic'), 'token subject is not the client_id'],
     ['sub a number', () => token({ sub: 1, exp: nowSec() + 300 }), 'token subject is not the client_id'],
@@ -79,7 +82,7 @@ describe('tokens: every refusal is 401 with the reason', () => {
     ['channels not a list', () => token({ sub: 'alice', exp: nowSec() + 300, channels: 'news' }), 'bad token claims'],
     ['channels with a non-string', () => token({ sub: 'alice', exp: nowSec() + 300, channels: ['news', 7] }), 'bad token claims'],
     ['alg none, no signature', () => remember(jwtFromParts('{"alg":"none","typ":"JWT"}',
-      JSON.stringify({ sub: 'alice', exp: nowSec() + 300 }), SECRET, { sig: '' })), 'token algorithm must be HS256'],
+      JSON.stringify({ sub: 'alice', exp: nowSec() + 300 }), SECRET, { sig: '' })), 'malformed token'],
     ['alg none with a valid HS256 signature', () => token({ sub: 'alice', exp: nowSec() + 300 }, SECRET, { alg: 'none' }),
       'token algorithm must be HS256'],
     ['alg HS512 (signed with HMAC-SHA512)', () => {
