@@ -27,6 +27,7 @@ struct worker {
 	struct redis_bridge *redis;   /* NULL with --redis-url none */
 	int redis_was_ready;          /* a later ready state is a reconnect */
 	lws_sorted_usec_list_t sys_tick; /* the $sys publication timer */
+	struct hub_session *receiving;   /* whose message is being handled */
 	uint64_t started_ms;          /* wall clock at start: the seq epoch */
 	lws_usec_t started_mono;      /* for uptime */
 	int index;
