@@ -184,11 +184,8 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 	channel = json_object_get(o, "channel");
 	data = json_object_get(o, "data");
 	name = json_string_value(channel);
-	if (!name || strlen(name) != json_string_length(channel) ||
-	    (strcmp(name, "broadcast") && strncmp(name, "client:", 7) &&
-	     !names_valid_channel(name, strlen(name))) ||
-	    (!strncmp(name, "client:", 7) &&
-	     !names_valid_client_id(name + 7, strlen(name + 7)))) {
+	if (!name || !router_publish_target_valid(name,
+						  json_string_length(channel))) {
 		json_decref(o);
 		return http_error(wsi, 400,
 				  "\"channel\" must be a channel name, "

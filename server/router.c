@@ -218,7 +218,7 @@ static int router_internal_channel_valid(const char *c, size_t len)
 	return 0;
 }
 
-static int router_public_channel_valid(const char *c, size_t len)
+int router_publish_target_valid(const char *c, size_t len)
 {
 	if (len == 9 && !memcmp(c, "broadcast", 9))
 		return 1;
@@ -239,7 +239,7 @@ void router_redis_message(struct worker *w, const char *channel,
 	    !memcmp(channel, INTERNAL_KEEPALIVE, strlen(INTERNAL_KEEPALIVE)))
 		return; /* another node's keepalive round trip */
 	if (internal ? !router_internal_channel_valid(channel, channel_len)
-		     : !router_public_channel_valid(channel, channel_len)) {
+		     : !router_publish_target_valid(channel, channel_len)) {
 		log_msg(LOG_WARN, "redis",
 			"dropped message on invalid channel '%.*s'",
 			(int)(channel_len > 64 ? 64 : channel_len), channel);

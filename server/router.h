@@ -31,6 +31,10 @@ int router_subscribe(struct worker *w, struct hub_session *s,
  * channel name) with payload data to this node's sessions. */
 void router_notify(struct worker *w, const char *channel, json_t *data);
 
+/* Whether name (len bytes) is a target a backend may publish to: a channel
+ * name, "broadcast" or "client:<client_id>" (SPEC §3). */
+int router_publish_target_valid(const char *name, size_t len);
+
 /* Publishes a notification as a backend's PUBLISH would (POST
  * /api/publish): through Redis when it is ready, else within this node. */
 void router_publish(struct worker *w, const char *channel, json_t *data);
