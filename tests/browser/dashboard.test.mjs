@@ -217,6 +217,8 @@ test('live server figures arrive from $sys once a second', OPTS, async () => {
   assert.notEqual(await page.textContent('#stats-updated'), 'waiting for $sys…');
   const stats = (await (await fetch(`http://127.0.0.1:${herald.port}/api/stats`)).json());
   assert.equal(connections, stats.connections, 'the page shows what /api/stats says');
+  // a second artifact with the live figures (the final one follows a restart)
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-live.png'), fullPage: true });
 });
 
 test('users table follows user.created, user.updated and user.deleted from Redis', OPTS, async () => {
