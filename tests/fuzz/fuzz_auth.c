@@ -32,14 +32,7 @@
 
 #define NOW ((time_t)1700000000)
 
-#define FUZZ_ASSERT(cond)                                                    \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: fuzz assertion failed: %s\n", \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "fuzz_assert.h"
 
 static int sentinel;
 #define UNTOUCHED ((struct auth_grant *)&sentinel)

@@ -24,14 +24,7 @@
 
 #define MAX_ARGS 40
 
-#define FUZZ_ASSERT(cond)                                                    \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: fuzz assertion failed: %s\n", \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "fuzz_assert.h"
 
 struct seen {
 	const char *lo, *hi; /* the channels= value the names must lie in */

@@ -28,14 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_ASSERT(cond)                                                    \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: fuzz assertion failed: %s\n", \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "fuzz_assert.h"
 
 #define FUZZ_MAX_SESSIONS 4
 #define FUZZ_EPOCH 1700000000123ULL
