@@ -3,12 +3,18 @@
  * events into hub and router calls and holds no policy of its own.
  *
  * Lifecycle of a session (pss = struct ws_session, zeroed by lws):
- *   FILTER_PROTOCOL_CONNECTION  handshake checks; a refusal writes an HTTP
- *                               status with a JSON body and allocates nothing
- *   ESTABLISHED                 hub_session_open, ?channels=, welcome frame
- *   RECEIVE                     reassembly up to max-message-size, then router
- *   SERVER_WRITEABLE            write queued frames while the pipe is free
- *   CLOSED                      hub_session_close, free the reassembly buffer
+ *   FILTER_PROTOCOL_CONNECTION  handshake, Origin and token checks; a
+ *                               refusal writes an HTTP status with a JSON
+ *                               body and allocates nothing
+ *   ESTABLISHED                 token grant, hub_session_open, ?channels=,
+ *                               welcome frame
+ *   RECEIVE                     reassembly up to max-message-size, rate
+ *                               limit, then router
+ *   (hub wake)                  frames for another session are written at
+ *                               once when lws holds nothing back for it
+ *   SERVER_WRITEABLE            write queued frames until lws must buffer;
+ *                               then close if a close code is set
+ *   CLOSED / DROP_PROTOCOL      hub_session_close, free grant and buffer
  *
  * Thread: the worker's lws service thread.
  */
