@@ -197,8 +197,11 @@ export function httpPost(url, body, { headers = {}, ...opts } = {}) {
  *   env: extra environment (HERALD_* from our own environment is never passed).
  *   omit: default flags to leave out entirely (e.g. ['--port'] to test HERALD_PORT).
  *   port: the port to poll when --port is omitted or given in args.
+ *   tls: herald serves TLS (args carry --tls-cert/--tls-key): url is wss://,
+ *        and healthGet (an https getter, like httpGet) polls https://…/health.
  */
-export async function startHerald({ args = [], env = {}, omit = [], port: pollPort, startTimeoutMs = 10000 } = {}) {
+export async function startHerald({ args = [], env = {}, omit = [], port: pollPort, startTimeoutMs = 10000,
+  tls = false, healthGet = httpGet } = {}) {
   requireHeraldBinary();
   const has = (flag) => args.some((a) => a === flag || a.startsWith(flag + '='));
   const flagValue = (flag) => {
@@ -242,8 +245,9 @@ export async function startHerald({ args = [], env = {}, omit = [], port: pollPo
 
   const base = {
     port,
-    url: `ws://127.0.0.1:${port}`,
+    url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}`,
     http: `http://127.0.0.1:${port}`,
+    https: `https://127.0.0.1:${port}`,
     proc,
     pid: proc.pid,
     argv,
@@ -262,7 +266,7 @@ export async function startHerald({ args = [], env = {}, omit = [], port: pollPo
     const err = await Promise.race([spawnError, sleep(0).then(() => null)]);
     if (err) throw new Error(`cannot spawn ${HERALD_BIN}: ${err.message}`);
     try {
-      const res = await httpGet(`${base.http}/health`, { timeoutMs: 1000 });
+      const res = await healthGet(`${tls ? base.https : base.http}/health`, { timeoutMs: 1000 });
       if (res.status === 200) break;
       lastErr = new Error(`/health answered ${res.status}`);
     } catch (e) {

@@ -4,7 +4,7 @@
 // harness's startHerald polls plain http://, which a TLS port does not
 // answer), raw TCP/TLS exchanges, and /metrics counters.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -12,10 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import {
-  HERALD_BIN, WEB_ROOT, freePort, heraldEnv, registerChild, requireHeraldBinary,
-  sanitizerReport, sleep, withTimeout, httpGet, parseMetrics,
-} from './harness.mjs';
+import { httpGet, parseMetrics, startHerald } from './harness.mjs';
 
 // ---------------------------------------------------------------------------
 // JWT
@@ -101,71 +98,12 @@ export function httpsGet(url, { timeoutMs = 5000, ...opts } = {}) {
   });
 }
 
-function tail(text, n = 4000) {
-  return text.length > n ? '…' + text.slice(-n) : text;
-}
-
 /**
  * Start herald with --tls-cert/--tls-key (in args) and wait for
- * https://…/health 200. Same shape as the harness's startHerald:
- * {port, url (wss://), https, proc, pid, log(), exited, stop(), alive()}.
+ * https://…/health 200: the harness's startHerald in its TLS mode.
  */
-export async function startTlsHerald({ args = [], env = {}, startTimeoutMs = 10000 } = {}) {
-  requireHeraldBinary();
-  const port = await freePort();
-  const argv = ['--host', '127.0.0.1', '--port', String(port), '--redis-url', 'none', '--web-root', WEB_ROOT, ...args];
-  const proc = registerChild(spawn(HERALD_BIN, argv, { env: heraldEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
-  const chunks = [];
-  proc.stdout.on('data', (c) => chunks.push(c));
-  proc.stderr.on('data', (c) => chunks.push(c));
-  const log = () => Buffer.concat(chunks).toString('utf8');
-  let exitInfo = null;
-  const exited = new Promise((resolve) => {
-    proc.once('close', (code, signal) => { exitInfo = { code, signal }; resolve(exitInfo); });
-  });
-  const h = {
-    port, url: `wss://127.0.0.1:${port}`, https: `https://127.0.0.1:${port}`, http: `http://127.0.0.1:${port}`,
-    proc, pid: proc.pid, argv, log, exited, alive: () => exitInfo === null,
-  };
-  const deadline = Date.now() + startTimeoutMs;
-  let lastErr = null;
-  for (;;) {
-    if (exitInfo) {
-      throw new Error(`TLS herald exited during startup (code ${exitInfo.code}); argv: ${argv.join(' ')}\n${tail(log())}`);
-    }
-    try {
-      const res = await httpsGet(`${h.https}/health`, { timeoutMs: 1000 });
-      if (res.status === 200) break;
-      lastErr = new Error(`/health answered ${res.status}`);
-    } catch (e) { lastErr = e; }
-    if (Date.now() >= deadline) {
-      process.kill(proc.pid, 'SIGKILL');
-      await exited;
-      throw new Error(`TLS herald did not answer https /health 200 within ${startTimeoutMs} ms ` +
-        `(${lastErr && lastErr.message}); argv: ${argv.join(' ')}\n${tail(log())}`);
-    }
-    await sleep(50);
-  }
-  let stopped = null;
-  h.stop = ({ timeoutMs = 10000 } = {}) => {
-    if (!stopped) {
-      stopped = (async () => {
-        if (exitInfo === null) process.kill(proc.pid, 'SIGTERM');
-        const res = await withTimeout(exited, timeoutMs, () => null);
-        if (res === null) {
-          process.kill(proc.pid, 'SIGKILL');
-          await exited;
-          throw new Error(`TLS herald did not exit within ${timeoutMs} ms of SIGTERM\n${tail(log())}`);
-        }
-        const report = sanitizerReport(log());
-        if (report) throw new Error(`herald output contains "${report}":\n${tail(log(), 12000)}`);
-        if (res.code !== 0) throw new Error(`TLS herald exited with code ${res.code} signal ${res.signal}\n${tail(log())}`);
-        return res;
-      })();
-    }
-    return stopped;
-  };
-  return h;
+export function startTlsHerald({ args = [], env = {}, startTimeoutMs = 10000 } = {}) {
+  return startHerald({ args, env, startTimeoutMs, tls: true, healthGet: httpsGet });
 }
 
 // ---------------------------------------------------------------------------

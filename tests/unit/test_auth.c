@@ -17,6 +17,8 @@
  */
 #include "auth.h"
 #include "check.h"
+/* the same base64url and HS256 helpers the fuzz targets use */
+#include "../fuzz/fuzz_token.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -42,23 +44,6 @@
 
 /* ---- building tokens ---- */
 
-/* base64url of len bytes without padding into out; returns its length. */
-static size_t b64url(const void *in, size_t len, char *out)
-{
-	int n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-
-	while (n > 0 && out[n - 1] == '=')
-		n--;
-	for (int i = 0; i < n; i++) {
-		if (out[i] == '+')
-			out[i] = '-';
-		else if (out[i] == '/')
-			out[i] = '_';
-	}
-	out[n] = '\0';
-	return (size_t)n;
-}
-
 /* The base64url HMAC-SHA256 of len bytes of msg with secret into out. */
 static void sign(const char *secret, const char *msg, size_t len, char *out)
 {
@@ -67,21 +52,21 @@ static void sign(const char *secret, const char *msg, size_t len, char *out)
 
 	HMAC(EVP_sha256(), secret, (int)strlen(secret),
 	     (const unsigned char *)msg, len, mac, &mac_len);
-	b64url(mac, mac_len, out);
+	fuzz_b64url(mac, mac_len, out);
 }
 
 #define TOKEN_MAX 16384
 
-/* "<b64url(header)>.<b64url(payload)>.<sig>" signed with secret, in a
+/* "<fuzz_b64url(header)>.<fuzz_b64url(payload)>.<sig>" signed with secret, in a
  * static buffer (valid until the next call). */
 static char *token_with(const char *secret, const char *header,
 			const char *payload)
 {
 	static char tok[TOKEN_MAX];
-	size_t n = b64url(header, strlen(header), tok);
+	size_t n = fuzz_b64url(header, strlen(header), tok);
 
 	tok[n++] = '.';
-	n += b64url(payload, strlen(payload), tok + n);
+	n += fuzz_b64url(payload, strlen(payload), tok + n);
 	tok[n] = '.';
 	sign(secret, tok, n, tok + n + 1);
 	return tok;
@@ -192,7 +177,7 @@ static char *b64s(const char *s)
 	static int next;
 	char *out = bufs[next++ % 4];
 
-	b64url(s, strlen(s), out);
+	fuzz_b64url(s, strlen(s), out);
 	return out;
 }
 
@@ -400,11 +385,11 @@ static void test_malformed(void)
 	{
 		char p64[TOKEN_MAX];
 
-		b64url(valid_claims(""), strlen(valid_claims("")), p64);
+		fuzz_b64url(valid_claims(""), strlen(valid_claims("")), p64);
 		p64[3] = '+';
 		CHECK_INT_EQ(verify(signed_parts(b64s(HS256), p64)),
 			     AUTH_MALFORMED);
-		b64url(valid_claims(""), strlen(valid_claims("")), p64);
+		fuzz_b64url(valid_claims(""), strlen(valid_claims("")), p64);
 		p64[3] = '*';
 		CHECK_INT_EQ(verify(signed_parts(b64s(HS256), p64)),
 			     AUTH_MALFORMED);
@@ -642,7 +627,7 @@ static void test_bad_signature(void)
 		     (const unsigned char *)good, d2, mac, &mac_len);
 		for (unsigned bit = 0; bit < 256; bit += 37) {
 			mac[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-			b64url(mac, mac_len, sig);
+			fuzz_b64url(mac, mac_len, sig);
 			mac[bit / 8] ^= (unsigned char)(1u << (bit % 8));
 			tok = malloc(len + 1);
 			memcpy(tok, good, d2 + 1);
@@ -675,7 +660,7 @@ static void test_bad_signature(void)
 	{
 		unsigned char zero[64] = { 0 };
 
-		b64url(zero, sizeof(zero), sig);
+		fuzz_b64url(zero, sizeof(zero), sig);
 		CHECK_INT_EQ(verify(join3(b64s(HS256), b64s(payload), sig)),
 			     AUTH_BAD_SIGNATURE);
 	}
