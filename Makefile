@@ -42,7 +42,7 @@ all: $(BUILD)/herald $(BUILD)/herald-bench
 $(BUILD)/herald: $(SERVER_OBJS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lev -lpthread
 
 # herald-bench: the load generator (tests/bench/README.md)
 $(BUILD)/herald-bench: $(BENCH_OBJS)
@@ -58,7 +58,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $@")
-	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARNINGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARNINGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lev -lpthread
 
 # The sanitizer build the integration tests run against: from a plain make,
 # build/asan/herald is made by a sub-make with ASAN=1.

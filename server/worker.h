@@ -1,8 +1,9 @@
 /*
  * worker — one event loop and everything that belongs to it.
  *
- * Each worker owns an lws context (its own listening socket once several
- * workers share the port), a hub, its metrics and its Redis links. The lws
+ * Each worker owns a libev loop and the lws context that runs on it (its
+ * own listening socket once several workers share the port), a hub, its
+ * metrics and its Redis links. The lws
  * protocols find their worker with lws_context_user(). All fields are used
  * only on the worker's service thread, except stop_requested, which the
  * signal handler sets (followed by lws_cancel_service()).
@@ -19,15 +20,17 @@
 #include "metrics.h"
 #include "redis.h"
 
+struct ev_loop;
+
 struct worker {
 	const struct config *cfg;
 	struct lws_context *context;
+	struct ev_loop *loop;         /* the libev (epoll) loop lws runs on */
 	struct hub *hub;
 	struct metrics metrics;
 	struct redis_bridge *redis;   /* NULL with --redis-url none */
 	int redis_was_ready;          /* a later ready state is a reconnect */
 	lws_sorted_usec_list_t sys_tick; /* the $sys publication timer */
-	struct hub_session *receiving;   /* whose message is being handled */
 	uint64_t started_ms;          /* wall clock at start: the seq epoch */
 	lws_usec_t started_mono;      /* for uptime */
 	int index;
