@@ -230,23 +230,33 @@ static int ws_origin_allowed(struct lws *wsi)
 	return n > 0 && config_origin_allowed(allow, origin, (size_t)n);
 }
 
-static int ws_filter(struct lws *wsi, struct ws_session *pss)
+/*
+ * Reads the query into args and checks the path and query (handshake.c):
+ * 0 with res->client_id set, else the HTTP status to refuse with.
+ */
+static int ws_check_request(struct lws *wsi, struct ws_args *args,
+			    struct handshake_result *res)
+{
+	char path[256];
+
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0) {
+		/* no GET path (another method, or longer than any valid one) */
+		res->error = "not found";
+		res->client_id[0] = '\0';
+		return 404;
+	}
+	ws_read_args(wsi, args);
+	return handshake_check(path, args->argv, args->argc, res);
+}
+
+static int ws_filter(struct lws *wsi)
 {
 	struct worker *w = worker_of(wsi);
 	struct handshake_result res;
 	struct ws_args args;
-	char path[256];
 	int status;
 
-	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0) {
-		/* no GET path (another method, or longer than any valid one) */
-		status = 404;
-		res.error = "not found";
-		res.client_id[0] = '\0';
-		goto refuse;
-	}
-	ws_read_args(wsi, &args);
-	status = handshake_check(path, args.argv, args.argc, &res);
+	status = ws_check_request(wsi, &args, &res);
 	if (!status && args.overflow) {
 		status = 400;
 		res.error = "query string too long";
@@ -267,12 +277,8 @@ static int ws_filter(struct lws *wsi, struct ws_session *pss)
 		status = 503;
 		res.error = "connection limit reached";
 	}
-	if (!status) {
-		memcpy(pss->hub.client_id, res.client_id,
-		       sizeof(pss->hub.client_id));
+	if (!status)
 		return 0;
-	}
-refuse:
 	w->metrics.refused_total++;
 	log_msg(LOG_INFO, "ws", "refused upgrade status=%d client_id=%s reason=%s",
 		status, res.client_id[0] ? res.client_id : "-", res.error);
@@ -296,17 +302,22 @@ static void ws_subscribe_arg(const char *channel, size_t len, void *arg)
 static int ws_established(struct lws *wsi, struct ws_session *pss)
 {
 	struct worker *w = worker_of(wsi);
+	struct handshake_result res;
 	struct ws_args args;
 	char session[32];
 	struct frame *f;
 	const char *why;
 
 	pss->hub.transport = wsi;
-	ws_read_args(wsi, &args);
-	/* checked in FILTER already; this keeps the token's channel list */
-	if (ws_authorize(wsi, &args, pss->hub.client_id, &pss->hub.grant, &why))
+	/*
+	 * FILTER checked all this already; reading it again costs less than
+	 * keeping 65 bytes of client id in every session until now, and
+	 * keeps the token's channel list.
+	 */
+	if (ws_check_request(wsi, &args, &res) ||
+	    ws_authorize(wsi, &args, res.client_id, &pss->hub.grant, &why))
 		return -1;
-	if (hub_session_open(w->hub, &pss->hub))
+	if (hub_session_open(w->hub, &pss->hub, res.client_id))
 		return -1;
 	pss->opened = 1;
 	w->metrics.connections_total++;
@@ -563,7 +574,7 @@ static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
 		/* a fresh connection is bound to this, the default protocol */
 		return http_api_confirm_upgrade(wsi);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return ws_filter(wsi, pss);
+		return ws_filter(wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(wsi, pss);
 	case LWS_CALLBACK_RECEIVE:
@@ -628,10 +639,12 @@ const struct lws_protocols ws_client_protocol = {
 	.name = WS_CLIENT_PROTOCOL_NAME,
 	.callback = callback_ws_client,
 	.per_session_data_size = sizeof(struct ws_session),
-	/* lws allocates this per connection for reading, so it sets most of
+	/* lws allocates this per connection for reading, so it sets much of
 	 * an idle session's memory; larger messages arrive in pieces and are
-	 * reassembled in ws_receive() */
-	.rx_buffer_size = 256,
+	 * reassembled in ws_receive(). lws 4.1.6 gathers a control frame's
+	 * payload (up to 125 bytes) in it before answering: 128 is the least
+	 * that keeps pings and close reasons whole. */
+	.rx_buffer_size = 128,
 	/* lws would otherwise cut every write to rx_buffer_size and buffer the
 	 * rest: let a whole frame go to the kernel in one send() */
 	.tx_packet_size = 1 << 20,

@@ -22,7 +22,7 @@
 struct hub_client {
 	UT_hash_handle hh;
 	struct lws_dll2_owner sessions;
-	char id[NAMES_CLIENT_ID_MAX + 1];
+	char id[]; /* as long as it is: this is most of an idle session */
 };
 
 struct hub_channel {
@@ -90,19 +90,23 @@ void hub_destroy(struct hub *hub)
 	free(hub);
 }
 
-int hub_session_open(struct hub *hub, struct hub_session *s)
+int hub_session_open(struct hub *hub, struct hub_session *s,
+		     const char *client_id)
 {
 	struct hub_client *c;
 
-	HASH_FIND_STR(hub->clients, s->client_id, c);
+	HASH_FIND_STR(hub->clients, client_id, c);
 	if (!c) {
-		c = calloc(1, sizeof(*c));
+		size_t len = strlen(client_id);
+
+		c = calloc(1, sizeof(*c) + len + 1);
 		if (!c)
 			return -1;
-		snprintf(c->id, sizeof(c->id), "%s", s->client_id);
-		HASH_ADD_STR(hub->clients, id, c);
+		memcpy(c->id, client_id, len + 1);
+		HASH_ADD_KEYPTR(hh, hub->clients, c->id, len, c);
 	}
 	s->client = c;
+	s->client_id = c->id;
 	s->id = hub->next_session_id++;
 	lws_dll2_add_tail(&s->in_client, &c->sessions);
 	lws_dll2_add_tail(&s->in_hub, &hub->sessions);
@@ -137,6 +141,7 @@ void hub_session_close(struct hub *hub, struct hub_session *s)
 	lws_dll2_remove(&s->in_hub);
 	lws_dll2_remove(&s->in_client);
 	s->client = NULL;
+	s->client_id = "";
 	if (!c->sessions.count) {
 		HASH_DEL(hub->clients, c);
 		free(c);

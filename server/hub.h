@@ -39,8 +39,8 @@ struct hub_session {
 	void *transport;              /* the lws wsi */
 	struct auth_grant *grant;     /* token's channel limits; NULL: none */
 	uint64_t id;
+	const char *client_id;        /* the client's, while open; else "" */
 	uint16_t close_code;          /* non-zero: closing, deliver nothing */
-	char client_id[NAMES_CLIENT_ID_MAX + 1];
 };
 
 struct hub_ops {
@@ -62,9 +62,11 @@ struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
 /* Frees clients and channels; every session must be closed first. */
 void hub_destroy(struct hub *hub);
 
-/* Registers s (zeroed by the caller, client_id and transport set) as a new
- * session; returns 0, or -1 on OOM (s is left unregistered). */
-int hub_session_open(struct hub *hub, struct hub_session *s);
+/* Registers s (zeroed by the caller, transport set) as a new session of
+ * client_id (valid, see names.h); returns 0, or -1 on OOM (s is left
+ * unregistered). */
+int hub_session_open(struct hub *hub, struct hub_session *s,
+		     const char *client_id);
 
 /* Unsubscribes s, drops its queue and unregisters it. Idempotent. */
 void hub_session_close(struct hub *hub, struct hub_session *s);

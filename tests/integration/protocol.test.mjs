@@ -108,3 +108,39 @@ test('a ping from the client gets a pong with the same payload', async () => {
   assert.equal(f.payload.toString(), 'are you there');
   raw.destroy();
 });
+
+// herald reads with a 128-byte lws buffer (memory per idle session): the
+// largest control frames and messages of a few buffers must come out whole.
+test('a 125-byte ping gets all 125 bytes back in its pong', async () => {
+  const raw = await rawConnect(h.port, '/ws/bigpinger');
+  await raw.nextDataFrame();
+  const payload = Buffer.from('p'.repeat(124) + 'q');
+  raw.sendFrame(0x9, payload);
+  const f = await raw.nextFrame();
+  assert.equal(f.opcode, 0xa);
+  assert.deepEqual(f.payload, payload);
+  raw.destroy();
+});
+
+test('a close with a 123-byte reason is answered with one close frame', async () => {
+  const raw = await rawConnect(h.port, '/ws/longbye');
+  await raw.nextDataFrame();
+  raw.sendFrame(0x8, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.alloc(123, 0x62)]));
+  const f = await raw.nextDataFrame();
+  assert.equal(f.opcode, 0x8);
+  assert.equal(f.payload.readUInt16BE(0), 1000);
+  await raw.closed(5000);
+});
+
+test('messages of 127 to 1,000 bytes are echoed whole, one after another', async () => {
+  const raw = await rawConnect(h.port, '/ws/sizes');
+  await raw.nextDataFrame();
+  const sizes = [127, 128, 129, 255, 256, 257, 1000];
+  const texts = sizes.map((n, i) => String(i).padEnd(n, 'abcdefghij'));
+  for (const t of texts) raw.sendFrame(0x1, Buffer.from(t));
+  for (const t of texts) {
+    const f = await raw.nextDataFrame();
+    assert.equal(f.payload.toString(), `Echo: ${t}`);
+  }
+  raw.destroy();
+});

@@ -87,9 +87,9 @@ static void open_session(struct hub *hub, struct hub_session *s,
 			 const char *client_id)
 {
 	memset(s, 0, sizeof(*s));
-	snprintf(s->client_id, sizeof(s->client_id), "%s", client_id);
 	s->transport = s;
-	CHECK_INT_EQ(hub_session_open(hub, s), 0);
+	CHECK_INT_EQ(hub_session_open(hub, s, client_id), 0);
+	CHECK_STR_EQ(s->client_id, client_id);
 }
 
 /* Pops every frame queued on s. */
@@ -139,6 +139,8 @@ static void test_sessions_and_clients(void)
 
 	hub_session_close(hub, &a1);
 	CHECK(a1.client == NULL);
+	CHECK_STR_EQ(a1.client_id, ""); /* not the client's, which may go */
+	CHECK_STR_EQ(a2.client_id, "alice");
 	CHECK_INT_EQ(hub_session_count(hub), 2);
 	CHECK_INT_EQ(hub_client_count(hub), 2); /* alice still has a2 */
 	CHECK(hub_has_client(hub, "alice"));
@@ -157,6 +159,19 @@ static void test_sessions_and_clients(void)
 	open_session(hub, &a1, "alice");
 	CHECK(a1.id > b1.id);
 	CHECK_INT_EQ(hub_client_count(hub), 2);
+
+	/* the longest valid id is kept whole; a prefix is another client */
+	{
+		char longest[NAMES_CLIENT_ID_MAX + 1];
+
+		memset(longest, 'x', NAMES_CLIENT_ID_MAX);
+		longest[NAMES_CLIENT_ID_MAX] = '\0';
+		open_session(hub, &a2, longest);
+		CHECK(hub_has_client(hub, longest));
+		longest[NAMES_CLIENT_ID_MAX - 1] = '\0';
+		CHECK(!hub_has_client(hub, longest));
+		hub_session_close(hub, &a2);
+	}
 
 	hub_session_close(hub, &a1);
 	hub_session_close(hub, &b1);
