@@ -19,11 +19,13 @@
 #include "ws_client.h"
 
 #include <ev.h>
+#include <errno.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 
 #define DRAIN_TIMEOUT_US (5 * LWS_US_PER_SEC)
@@ -54,6 +56,45 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* open files beside the sessions: HTTP clients, Redis links, served files */
+#define FD_RESERVE 1024
+
+/*
+ * lws sizes its fd tables from the soft open-files limit when the context
+ * is created and refuses any socket numbered past it, so the limit is set
+ * to what --max-connections needs plus FD_RESERVE. Raised from the usual
+ * default of 1024, or herald would refuse connections near 1,000 whatever
+ * --max-connections says; lowered from a huge one, because the Debian
+ * build of lws 4.1.6 scans its whole fd table each time a socket closes
+ * (docs/benchmarks.md).
+ */
+static void fit_fd_limit(long max_connections)
+{
+	rlim_t want = (rlim_t)max_connections + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+		log_msg(LOG_WARN, "main", "--max-connections %ld needs %lu open "
+			"files; the hard limit is %lu, so connections past about "
+			"%lu are refused", max_connections, (unsigned long)want,
+			(unsigned long)rl.rlim_max,
+			(unsigned long)(rl.rlim_max > FD_RESERVE
+					? rl.rlim_max - FD_RESERVE : 0));
+		want = rl.rlim_max;
+	}
+	if (want == rl.rlim_cur)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_msg(LOG_WARN, "main", "cannot set the open-files limit to "
+			"%lu: %s", (unsigned long)want, strerror(errno));
+	else
+		log_msg(LOG_INFO, "main", "open-files limit set to %lu",
+			(unsigned long)want);
 }
 
 static uint64_t wall_clock_ms(void)
@@ -266,6 +307,7 @@ int main(int argc, char **argv, char **envp)
 
 	signal_target = &w;
 	install_signals();
+	fit_fd_limit(cfg.max_connections);
 
 	w.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
 	if (!w.loop) {

@@ -3,7 +3,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHerald, connect, connectReady, upgradeRaw, httpGet, waitFor, closeAll } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { startHerald, connect, connectReady, upgradeRaw, rawConnect, httpGet, waitFor, closeAll } from './harness.mjs';
 
 let h;
 let hLimited;
@@ -139,4 +140,32 @@ test('--max-connections 2: the third upgrade gets 503; after one closes a new on
   assert.equal(c.welcome.client_id, 'c');
   assertJsonRefusal(await upgradeRaw(hLimited.port, '/ws/d'), 503, 'connection limit reached', 'third again');
   await closeAll(b, c);
+});
+
+// lws refuses any socket numbered past the soft open-files limit herald
+// started with, so herald sets that limit from --max-connections.
+function softFileLimitOf(pid) {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  return Number(line.split(/\s{2,}/)[1]);
+}
+
+test('a soft open-files limit of 256 is raised: 1,500 sessions connect under --max-connections 1500', async (t) => {
+  const small = await startHerald({ softFileLimit: 256, args: ['--max-connections', '1500'] });
+  const clients = [];
+  t.after(async () => {
+    for (const c of clients) c.destroy();
+    await small.stop();
+  });
+  assert.equal(softFileLimitOf(small.pid), 1500 + 1024);
+  for (let batch = 0; batch < 15; batch++) {
+    clients.push(...await Promise.all(Array.from({ length: 100 },
+      (_, i) => rawConnect(small.port, `/ws/many-${batch}-${i}`))));
+  }
+  const health = await httpGet(`${small.http}/health`);
+  assert.equal(health.json.connections, 1500);
+  assertJsonRefusal(await upgradeRaw(small.port, '/ws/one-more'), 503, 'connection limit reached', '1,501st');
+});
+
+test('a large soft limit is lowered to what --max-connections needs (lws scans its fd table on every close)', () => {
+  assert.equal(softFileLimitOf(hLimited.pid), 2 + 1024);
 });

@@ -199,9 +199,10 @@ export function httpPost(url, body, { headers = {}, ...opts } = {}) {
  *   port: the port to poll when --port is omitted or given in args.
  *   tls: herald serves TLS (args carry --tls-cert/--tls-key): url is wss://,
  *        and healthGet (an https getter, like httpGet) polls https://…/health.
+ *   softFileLimit: the soft open-files limit herald starts with.
  */
 export async function startHerald({ args = [], env = {}, omit = [], port: pollPort, startTimeoutMs = 10000,
-  tls = false, healthGet = httpGet } = {}) {
+  tls = false, healthGet = httpGet, softFileLimit } = {}) {
   requireHeraldBinary();
   const has = (flag) => args.some((a) => a === flag || a.startsWith(flag + '='));
   const flagValue = (flag) => {
@@ -226,7 +227,11 @@ export async function startHerald({ args = [], env = {}, omit = [], port: pollPo
   if (port === undefined) throw new Error('startHerald: no port to poll (pass {port})');
 
   const argv = [...defaults, ...args];
-  const proc = registerChild(spawn(HERALD_BIN, argv, {
+  // softFileLimit: herald starts under that soft open-files limit (the
+  // shell execs herald, so the pid is herald's)
+  const [file, fileArgs] = softFileLimit === undefined ? [HERALD_BIN, argv]
+    : ['/bin/sh', ['-c', 'ulimit -Sn "$0" && exec "$@"', String(softFileLimit), HERALD_BIN, ...argv]];
+  const proc = registerChild(spawn(file, fileArgs, {
     env: heraldEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   }));
