@@ -7,6 +7,7 @@
  */
 #include "check.h"
 #include "message.h"
+#include "names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +560,23 @@ static void test_frame_welcome(void)
 	CHECK_FRAME(message_frame_welcome("alice", "1-7", "node-a", 25),
 		    "{\"type\":\"welcome\",\"client_id\":\"alice\","
 		    "\"session\":\"1-7\",\"node\":\"node-a\",\"heartbeat\":25}");
+	/* the longest names fit the fast path's buffer */
+	{
+		char id[NAMES_CLIENT_ID_MAX + 1], want[512];
+
+		memset(id, 'i', NAMES_CLIENT_ID_MAX);
+		id[NAMES_CLIENT_ID_MAX] = '\0';
+		snprintf(want, sizeof(want), "{\"type\":\"welcome\","
+			 "\"client_id\":\"%s\",\"session\":\"%s\","
+			 "\"node\":\"%s\",\"heartbeat\":%d}", id, id, id,
+			 -2147483647 - 1);
+		CHECK_FRAME(message_frame_welcome(id, id, id,
+						  -2147483647 - 1), want);
+	}
+	/* anything outside names.h is escaped by jansson */
+	CHECK_FRAME(message_frame_welcome("a\"b", "1-7", "n\\", 0),
+		    "{\"type\":\"welcome\",\"client_id\":\"a\\\"b\","
+		    "\"session\":\"1-7\",\"node\":\"n\\\\\",\"heartbeat\":0}");
 }
 
 static void test_frame_broadcast_and_direct(void)
