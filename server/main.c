@@ -173,30 +173,20 @@ static struct lws_context *create_context(struct worker *w,
 	mount_root.mount_next = &mount_health;
 	mount_root.mountpoint = "/";
 	mount_root.mountpoint_len = 1;
+	/*
+	 * Name the protocol: lws binds a new connection to the vhost's default
+	 * protocol (the /ws/ one, for upgrades without a subprotocol), and
+	 * file serving must complete its transactions in the HTTP protocol's
+	 * callback, or a keep-alive connection serves its first file again for
+	 * every later request (seen with curl and Chromium).
+	 */
+	mount_root.protocol = HTTP_API_PROTOCOL_NAME;
 	if (cfg->web_root) {
 		mount_root.origin = cfg->web_root;
 		mount_root.def = "index.html";
 		mount_root.origin_protocol = LWSMPRO_FILE;
-		/*
-		 * Name the protocol: lws binds a new connection to the vhost's
-		 * default protocol (the /ws/ one, for upgrades without a
-		 * subprotocol), and file serving must complete its
-		 * transactions in the HTTP protocol's callback, or a
-		 * keep-alive connection serves its first file again for every
-		 * later request (seen with curl and Chromium).
-		 */
-		mount_root.protocol = HTTP_API_PROTOCOL_NAME;
 	} else {
 		mount_root.origin = HTTP_API_PROTOCOL_NAME;
-		/*
-		 * Name the protocol: lws binds a new connection to the vhost's
-		 * default protocol (the /ws/ one, for upgrades without a
-		 * subprotocol), and file serving must complete its
-		 * transactions in the HTTP protocol's callback, or a
-		 * keep-alive connection serves its first file again for every
-		 * later request (seen with curl and Chromium).
-		 */
-		mount_root.protocol = HTTP_API_PROTOCOL_NAME;
 		mount_root.origin_protocol = LWSMPRO_CALLBACK;
 	}
 
