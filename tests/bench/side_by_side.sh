@@ -33,8 +33,10 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
 	--loglevel warning >"$OUT/redis.log" 2>&1 &
 REDIS_PID=$!
 HERALD_PID=""
+PEER_REDIS_PID=""
 cleanup() {
 	[ -n "$HERALD_PID" ] && kill "$HERALD_PID" 2>/dev/null
+	[ -n "$PEER_REDIS_PID" ] && kill "$PEER_REDIS_PID" 2>/dev/null
 	kill "$REDIS_PID" 2>/dev/null
 }
 trap cleanup EXIT
@@ -92,6 +94,15 @@ if [ -z "${NO_PEERS:-}" ] && [ -x "$PEERS_DIR/bench.sh" ]; then
 	log "phase 2: side by side with the peers in $PEERS_DIR, one scenario at a time (a full run takes ~10 min per REPEAT at DUR=5)"
 	mkdir -p "$OUT/peers"
 	: >"$OUT/peers/results.jsonl"
+	# bench.sh uses a Redis on 6379 when one answers, else starts and stops
+	# its own; one for the whole phase spares each call the restart (a
+	# call could find the previous call's Redis still answering, then gone)
+	if ! redis-cli -p 6379 ping 2>/dev/null | grep -q PONG; then
+		redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no \
+			--loglevel warning >"$OUT/peers/redis.log" 2>&1 &
+		PEER_REDIS_PID=$!
+		for _ in $(seq 50); do redis-cli -p 6379 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+	fi
 	for sc in $PEER_SCENARIOS; do
 		SUBJECT_NAME=herald SUBJECT_REDIS_CHANNEL=herald:broadcast SUBJECT_PORT=18100 \
 		SUBJECT_CMD="$HERALD $HERALD_ARGS --port \$PORT --redis-url redis://127.0.0.1:\$REDIS_PORT" \
@@ -100,6 +111,7 @@ if [ -z "${NO_PEERS:-}" ] && [ -x "$PEERS_DIR/bench.sh" ]; then
 		log "$sc done"
 		export NO_INSTALL=1 # checked once
 	done
+	[ -n "$PEER_REDIS_PID" ] && kill "$PEER_REDIS_PID" && PEER_REDIS_PID=""
 	/usr/bin/python3 "$PEERS_DIR/report.py" "$OUT/peers/results.jsonl" --subject herald >"$OUT/peers/table.md"
 	log "table: $OUT/peers/table.md"
 	cat "$OUT/peers/table.md"

@@ -89,47 +89,44 @@ test('unmasked client frames, truncated frames and garbage do not harm herald', 
   await assertHealthy();
 });
 
-test('a client that closes normally gets its close echoed with 1000', async () => {
-  const raw = await rawConnect(h.port, '/ws/polite');
+// A session on path closes with 1000 and reason: its close comes back, 1000.
+async function closeIsEchoed(path, reason) {
+  const raw = await rawConnect(h.port, path);
   await raw.nextDataFrame();
-  raw.sendFrame(0x8, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('bye')]));
+  raw.sendFrame(0x8, Buffer.concat([Buffer.from([0x03, 0xe8]), reason]));
   const f = await raw.nextDataFrame();
   assert.equal(f.opcode, 0x8);
   assert.equal(f.payload.readUInt16BE(0), 1000);
   await raw.closed(5000);
-});
+}
 
-test('a ping from the client gets a pong with the same payload', async () => {
-  const raw = await rawConnect(h.port, '/ws/pinger');
+// A session on path pings with payload: the pong carries the same bytes.
+async function pingIsAnswered(path, payload) {
+  const raw = await rawConnect(h.port, path);
   await raw.nextDataFrame();
-  raw.sendFrame(0x9, Buffer.from('are you there'));
-  const f = await raw.nextFrame();
-  assert.equal(f.opcode, 0xa);
-  assert.equal(f.payload.toString(), 'are you there');
-  raw.destroy();
-});
-
-// herald reads with a 128-byte lws buffer (memory per idle session): the
-// largest control frames and messages of a few buffers must come out whole.
-test('a 125-byte ping gets all 125 bytes back in its pong', async () => {
-  const raw = await rawConnect(h.port, '/ws/bigpinger');
-  await raw.nextDataFrame();
-  const payload = Buffer.from('p'.repeat(124) + 'q');
   raw.sendFrame(0x9, payload);
   const f = await raw.nextFrame();
   assert.equal(f.opcode, 0xa);
   assert.deepEqual(f.payload, payload);
   raw.destroy();
+}
+
+test('a client that closes normally gets its close echoed with 1000', async () => {
+  await closeIsEchoed('/ws/polite', Buffer.from('bye'));
+});
+
+test('a ping from the client gets a pong with the same payload', async () => {
+  await pingIsAnswered('/ws/pinger', Buffer.from('are you there'));
+});
+
+// herald reads with a 128-byte lws buffer (memory per idle session): the
+// largest control frames and messages of a few buffers must come out whole.
+test('a 125-byte ping gets all 125 bytes back in its pong', async () => {
+  await pingIsAnswered('/ws/bigpinger', Buffer.from('p'.repeat(124) + 'q'));
 });
 
 test('a close with a 123-byte reason is answered with one close frame', async () => {
-  const raw = await rawConnect(h.port, '/ws/longbye');
-  await raw.nextDataFrame();
-  raw.sendFrame(0x8, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.alloc(123, 0x62)]));
-  const f = await raw.nextDataFrame();
-  assert.equal(f.opcode, 0x8);
-  assert.equal(f.payload.readUInt16BE(0), 1000);
-  await raw.closed(5000);
+  await closeIsEchoed('/ws/longbye', Buffer.alloc(123, 0x62));
 });
 
 test('messages of 127 to 1,000 bytes are echoed whole, one after another', async () => {
