@@ -2,7 +2,8 @@
 # Installs the Debian packages herald builds, runs and tests with, when any
 # is missing (make deps). Needs root or sudo for apt-get.
 set -eu
-PKGS="build-essential pkg-config libwebsockets-dev libjansson-dev libhiredis-dev
+PKGS="build-essential pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev
+libjansson-dev libhiredis-dev
 libssl-dev uthash-dev redis-server redis-tools nodejs npm curl openssl
 chromium clang libclang-rt-14-dev"
 missing=""
