@@ -98,10 +98,9 @@ static inline struct hub_session *world_open(struct fuzz_world *fw,
 		return NULL;
 	s = &fw->s[fw->nsessions];
 	memset(s, 0, sizeof(*s));
-	snprintf(s->client_id, sizeof(s->client_id), "%s", client_id);
 	s->transport = s;
 	s->grant = grant;
-	if (hub_session_open(fw->w.hub, s))
+	if (hub_session_open(fw->w.hub, s, client_id))
 		return NULL;
 	fw->nsessions++;
 	return s;
