@@ -310,9 +310,9 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 
 	pss->hub.transport = wsi;
 	/*
-	 * FILTER checked all this already; reading it again costs less than
-	 * keeping 65 bytes of client id in every session until now, and
-	 * keeps the token's channel list.
+	 * FILTER checked all this already. Reading it again here is cheaper
+	 * than carrying a 65-byte client id copy in every session, and keeps
+	 * the token's channel list.
 	 */
 	if (ws_check_request(wsi, &args, &res) ||
 	    ws_authorize(wsi, &args, res.client_id, &pss->hub.grant, &why))
@@ -595,9 +595,10 @@ static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
  * Frames were queued on an empty queue: write them now when lws holds
  * nothing back for this connection. That saves the POLLOUT round trip
  * (epoll_ctl() on and off, a wake-up and a WRITEABLE callback per session),
- * which is most of the cost of a fan-out and of an echo. If the kernel takes only part of a
- * frame, lws keeps the rest and WRITEABLE goes on from there; a failed
- * write is reported by the next WRITEABLE, which closes the session.
+ * which is most of the cost of a fan-out and of an echo. If the kernel
+ * takes only part of a frame, lws keeps the rest and WRITEABLE goes on
+ * from there; a failed write is reported by the next WRITEABLE, which
+ * closes the session.
  */
 static void ws_hub_wake(struct hub_session *s)
 {

@@ -22,7 +22,7 @@
 struct hub_client {
 	UT_hash_handle hh;
 	struct lws_dll2_owner sessions;
-	char id[]; /* as long as it is: this is most of an idle session */
+	char id[]; /* allocated at its own length: memory per idle session */
 };
 
 struct hub_channel {

@@ -3,10 +3,10 @@
  *
  * Each worker owns a libev loop and the lws context that runs on it (its
  * own listening socket once several workers share the port), a hub, its
- * metrics and its Redis links. The lws
- * protocols find their worker with lws_context_user(). All fields are used
- * only on the worker's service thread, except stop_requested, which the
- * signal handler sets (followed by lws_cancel_service()).
+ * metrics and its Redis links. The lws protocols find their worker with
+ * lws_context_user(). All fields are used only on the worker's service
+ * thread, except stop_requested, which the signal handler sets (followed
+ * by lws_cancel_service()).
  */
 #ifndef HERALD_WORKER_H
 #define HERALD_WORKER_H
