@@ -640,11 +640,12 @@ const struct lws_protocols ws_client_protocol = {
 	.name = WS_CLIENT_PROTOCOL_NAME,
 	.callback = callback_ws_client,
 	.per_session_data_size = sizeof(struct ws_session),
-	/* lws allocates this per connection for reading, so it sets much of
-	 * an idle session's memory; larger messages arrive in pieces and are
-	 * reassembled in ws_receive(). lws 4.1.6 gathers a control frame's
-	 * payload (up to 125 bytes) in it before answering: 128 is the least
-	 * that keeps pings and close reasons whole. */
+	/* --read-buffer replaces this (main.c). lws allocates it per
+	 * connection and reads at most that much per recv(), so it sets much
+	 * of an idle session's memory and the syscalls a large message costs;
+	 * messages arrive in pieces and are reassembled in ws_receive().
+	 * lws 4.1.6 gathers a control frame's payload (up to 125 bytes) in
+	 * it: 128 is the least that keeps pings and close reasons whole. */
 	.rx_buffer_size = 128,
 	/* lws would otherwise cut every write to rx_buffer_size and buffer the
 	 * rest: let a whole frame go to the kernel in one send() */

@@ -54,6 +54,8 @@ static const struct option_def options[] = {
 	  "bytes of unsent frames per session before it is a slow consumer" },
 	{ "max-connections", OPT_NUMBER, "100000", 1, 10000000,
 	  "sessions per node" },
+	{ "read-buffer", OPT_NUMBER, "128", 128, 65536,
+	  "bytes read at a time and kept per session (memory vs large messages)" },
 	{ "heartbeat", OPT_NUMBER, "25", 1, 3600,
 	  "seconds between pings to an idle session" },
 	{ "log-level", OPT_CHOICE, "info", 0, 0, "error, warn, info or debug" },
@@ -272,6 +274,8 @@ static int config_apply(struct config *cfg, const struct option_def *o,
 		cfg->max_queue = num;
 	} else if (!strcmp(name, "max-connections")) {
 		cfg->max_connections = num;
+	} else if (!strcmp(name, "read-buffer")) {
+		cfg->read_buffer = num;
 	} else if (!strcmp(name, "heartbeat")) {
 		cfg->heartbeat = (int)num;
 	} else if (!strcmp(name, "log-level")) {

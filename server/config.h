@@ -45,6 +45,7 @@ struct config {
 	long max_message_size;
 	long max_queue;
 	long max_connections;
+	long read_buffer;            /* lws rx buffer per session, >= 128 */
 	int heartbeat;
 	enum log_level log_level;
 	enum log_format log_format;

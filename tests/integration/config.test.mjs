@@ -11,7 +11,7 @@ import { startHerald, runHerald, freePort, connectReady, httpGet, WEB_ROOT } fro
 const FLAGS = [
   '--host', '--port', '--web-root', '--redis-url', '--redis-prefix', '--node-id',
   '--tls-cert', '--tls-key', '--token-secret', '--api-key', '--allowed-origins', '--max-message-size',
-  '--max-queue', '--max-connections', '--rate-limit', '--heartbeat',
+  '--max-queue', '--max-connections', '--read-buffer', '--rate-limit', '--heartbeat',
   '--log-level', '--log-format',
 ];
 const NOT_YET = ['--workers', '--history-size', '--history-ttl'];
@@ -39,6 +39,7 @@ const badValues = [
   [['--max-message-size', '0'], '--max-message-size'],
   [['--max-message-size', 'big'], '--max-message-size'],
   [['--max-queue', '-5'], '--max-queue'],
+  [['--read-buffer', '127'], '--read-buffer'],
   [['--heartbeat', 'x'], '--heartbeat'],
   [['--rate-limit', '1e9x'], '--rate-limit'],
   [['--log-level', 'loud'], '--log-level'],

@@ -238,3 +238,33 @@ test('a rate_limited error carries the id of the refused request', async () => {
   }
   await c.close();
 });
+
+// --read-buffer: how much lws reads at a time and keeps per session. Any
+// size from the least (128) up gives the same messages, only the cost of a
+// large one changes (docs/benchmarks.md).
+for (const size of [128, 65536]) {
+  test(`--read-buffer ${size}: 100 KB messages, fragments and a 125-byte ping come through whole`, async (t) => {
+    const big = await startHerald({ args: ['--read-buffer', String(size), '--max-message-size', '200000'] });
+    t.after(() => big.stop());
+    const raw = await rawConnect(big.port, '/ws/reader');
+    await raw.nextDataFrame();
+    const text = 'r'.repeat(100000);
+    const binary = randomBytes(100000);
+    raw.sendFrame(0x1, Buffer.from(text));
+    raw.sendFrame(0x2, binary);
+    raw.sendFrame(0x1, Buffer.from('frag'), { fin: false });
+    raw.sendFrame(0x0, Buffer.from('ment'));
+    const ping = randomBytes(125);
+    raw.sendFrame(0x9, ping);
+    const frames = [];
+    while (frames.filter((f) => f.opcode !== 0xa).length < 3 || !frames.some((f) => f.opcode === 0xa)) {
+      frames.push(await raw.nextFrame(5000));
+    }
+    const data = frames.filter((f) => f.opcode !== 0xa);
+    assert.equal(data[0].payload.toString(), `Echo: ${text}`);
+    assert.deepEqual(data[1].payload, binary);
+    assert.equal(data[2].payload.toString(), 'Echo: fragment');
+    assert.deepEqual(frames.find((f) => f.opcode === 0xa).payload, ping);
+    raw.destroy();
+  });
+}

@@ -74,6 +74,7 @@ static void test_defaults(void)
 	CHECK_INT_EQ(cfg.max_message_size, 65536);
 	CHECK_INT_EQ(cfg.max_queue, 1048576);
 	CHECK_INT_EQ(cfg.max_connections, 100000);
+	CHECK_INT_EQ(cfg.read_buffer, 128);
 	CHECK_INT_EQ(cfg.heartbeat, 25);
 	CHECK_INT_EQ(cfg.log_level, LOG_INFO);
 	CHECK_INT_EQ(cfg.log_format, LOG_FORMAT_TEXT);
@@ -219,6 +220,8 @@ static long numeric(const char *flag)
 		return cfg.max_queue;
 	if (!strcmp(flag, "max-connections"))
 		return cfg.max_connections;
+	if (!strcmp(flag, "read-buffer"))
+		return cfg.read_buffer;
 	if (!strcmp(flag, "heartbeat"))
 		return cfg.heartbeat;
 	return -12345;
@@ -234,6 +237,7 @@ static void test_numeric_ranges(void)
 		{ "max-message-size", 16, 64L * 1024 * 1024 },
 		{ "max-queue", 1024, 1024L * 1024 * 1024 },
 		{ "max-connections", 1, 10000000 },
+		{ "read-buffer", 128, 65536 },
 		{ "heartbeat", 1, 3600 },
 	};
 
