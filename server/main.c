@@ -166,11 +166,11 @@ static struct lws_context *create_context(struct worker *w,
 	const struct config *cfg = w->cfg;
 	struct lws_context_creation_info info;
 
-	for (size_t i = 0; i < PROTOCOL_COUNT; i++)
+	for (size_t i = 0; i < PROTOCOL_COUNT; i++) {
 		protocols[i] = *protocols_list[i];
-	for (size_t i = 0; i < PROTOCOL_COUNT; i++)
 		if (protocols_list[i] == &ws_client_protocol)
 			protocols[i].rx_buffer_size = (size_t)cfg->read_buffer;
+	}
 
 	memset(&mount_root, 0, sizeof(mount_root));
 	mount_root.mount_next = &mount_health;

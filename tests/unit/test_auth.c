@@ -547,11 +547,32 @@ static void test_malformed_known_bugs(void)
 
 static void test_bad_algorithm(void)
 {
+	/* headers refused for their alg even with a valid HS256 signature:
+	 * another alg, near misses of "HS256", a missing alg, alg not a
+	 * string */
+	static const char *const refused[] = {
+		"{\"alg\":\"none\"}",
+		"{\"alg\":\"HS512\"}",
+		"{\"alg\":\"RS256\"}",
+		"{\"alg\":\"hs256\"}",
+		"{\"alg\":\"HS256 \"}",
+		"{\"alg\":\"HS25\"}",
+		"{\"alg\":\"\"}",
+		"{}",
+		"{\"typ\":\"JWT\"}",
+		"{\"ALG\":\"HS256\"}",
+		"{\"alg\":256}",
+		"{\"alg\":null}",
+		"{\"alg\":[\"HS256\"]}",
+		"{\"alg\":{\"HS256\":1}}",
+	};
 	const char *payload = valid_claims("");
 	char *tok;
 
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":\"none\"}", payload)),
-		     AUTH_BAD_ALGORITHM);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		CHECK_INT_EQ(verify(token_with(SECRET, refused[i], payload)),
+			     AUTH_BAD_ALGORITHM);
+
 	/* alg none with the empty signature of unsecured JWTs: an empty part
 	 * fails the shape check, which comes first */
 	tok = strdup(token_with(SECRET, "{\"alg\":\"none\",\"typ\":\"JWT\"}",
@@ -559,36 +580,6 @@ static void test_bad_algorithm(void)
 	tok[dot(tok, 2) + 1] = '\0';
 	CHECK_INT_EQ(verify(tok), AUTH_MALFORMED);
 	free(tok);
-	/* a valid HS256 signature does not make another alg acceptable */
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":\"HS512\"}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":\"RS256\"}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":\"hs256\"}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":\"HS256 \"}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":\"HS25\"}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":\"\"}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	/* missing alg, or alg not a string */
-	CHECK_INT_EQ(verify(token_with(SECRET, "{}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"typ\":\"JWT\"}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"ALG\":\"HS256\"}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":256}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":null}", payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":[\"HS256\"]}",
-				       payload)),
-		     AUTH_BAD_ALGORITHM);
-	CHECK_INT_EQ(verify(token_with(SECRET, "{\"alg\":{\"HS256\":1}}",
-				       payload)),
-		     AUTH_BAD_ALGORITHM);
 	/* alg is refused before the signature is looked at (a well-formed
 	 * but wrong one here; a malformed one fails the shape check first) */
 	CHECK_INT_EQ(verify(join3(b64s("{\"alg\":\"none\"}"), b64s(payload),
