@@ -45,7 +45,6 @@ struct ws_session {
 	uint8_t opened;              /* registered with the hub */
 	uint8_t write_failed;        /* a direct write failed: close it */
 	struct rate_bucket rate;
-	uint64_t alive_confirmed_us; /* last heartbeat confirmation we gave */
 };
 
 /* The query arguments, decoded by lws, copied into one buffer. */
@@ -348,18 +347,16 @@ static const char *ws_close_reason_text(uint16_t code)
 }
 
 /*
- * Closes the session with code from its next WRITEABLE: what is queued is
- * flushed first and input is ignored meanwhile. Closing from RECEIVE at
- * once would close the socket with the client's unread frames in it, and
- * the kernel's reset would then overtake the close frame (1006, not the
- * code). Always returns 0, for "return ws_close_later(...)".
+ * Closes the session with code from its next WRITEABLE (hub_session_end):
+ * what is queued is flushed first and input is ignored meanwhile. Closing
+ * from RECEIVE at once would close the socket with the client's unread
+ * frames in it, and the kernel's reset would then overtake the close frame
+ * (1006, not the code). Always returns 0, for "return ws_close_later(...)".
  */
 static int ws_close_later(struct lws *wsi, struct ws_session *pss,
 			  uint16_t code)
 {
-	if (!pss->hub.close_code)
-		pss->hub.close_code = code;
-	lws_callback_on_writable(wsi);
+	hub_session_end(worker_of(wsi)->hub, &pss->hub, code);
 	return 0;
 }
 
@@ -408,20 +405,8 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 
 	if (pss->hub.close_code)
 		return 0; /* closing: input is ignored */
-	/*
-	 * Any input proves the peer alive, not only pongs (heartbeat). lws
-	 * re-sorts its timer list on each confirmation (O(sessions)), so it
-	 * is told at most once a second: per message it was most of the cost
-	 * of echo at 1,000 connections.
-	 */
-	{
-		uint64_t now = (uint64_t)lws_now_usecs();
-
-		if (now - pss->alive_confirmed_us > LWS_US_PER_SEC) {
-			pss->alive_confirmed_us = now;
-			lws_validity_confirmed(wsi);
-		}
-	}
+	/* any input proves the peer alive, not only pongs (the heartbeat) */
+	hub_session_heard(&pss->hub, hub_now_ms());
 
 	if (pss->rx_len + len + remaining > max) {
 		w->metrics.oversize_closes++;
@@ -502,15 +487,19 @@ static int ws_flush(struct lws *wsi, struct ws_session *pss)
 
 	while ((f = frame_queue_peek(q)) && !lws_partial_buffered(wsi)) {
 		int n = lws_write(wsi, frame_payload(f), f->len,
-				  f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+				  f->ping ? LWS_WRITE_PING
+				  : f->binary ? LWS_WRITE_BINARY
+					      : LWS_WRITE_TEXT);
 
 		if (n < (int)f->len) {
 			log_msg(LOG_INFO, "ws", "write failed client_id=%s",
 				pss->hub.client_id);
 			return -1;
 		}
-		w->metrics.messages_out++;
-		w->metrics.bytes_out += f->len;
+		if (!f->ping) { /* pings are counted as pings_sent */
+			w->metrics.messages_out++;
+			w->metrics.bytes_out += f->len;
+		}
 		frame_queue_pop(q);
 	}
 	return 0;
@@ -579,6 +568,9 @@ static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
 		return ws_established(wsi, pss);
 	case LWS_CALLBACK_RECEIVE:
 		return ws_receive(wsi, pss, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		hub_session_heard(&pss->hub, hub_now_ms());
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writeable(wsi, pss);
 	case LWS_CALLBACK_CLOSED:
@@ -619,21 +611,27 @@ static void ws_hub_wake(struct hub_session *s)
 		lws_callback_on_writable(wsi);
 }
 
-#define WS_CLOSE_GRACE_SECONDS 3
-
 static void ws_hub_close(struct hub_session *s)
 {
 	/* WRITEABLE flushes what is queued, then closes with s->close_code;
-	 * a peer that stopped reading never makes the socket writable, so
-	 * lws drops the connection after a grace period instead */
+	 * the hub drops a peer that never lets it finish (ws_hub_drop) */
 	lws_callback_on_writable(s->transport);
+}
+
+static void ws_hub_drop(struct hub_session *s)
+{
+	/* lws closes it on its next service, not inside the hub's walk of
+	 * its wheel. An immediate lws timer is filed ahead of every later
+	 * one, so lws's sorted list is walked only past other kills due now,
+	 * never past the open sessions (which have no lws timer). */
 	lws_set_timeout(s->transport, PENDING_TIMEOUT_USER_OK,
-			WS_CLOSE_GRACE_SECONDS);
+			LWS_TO_KILL_ASYNC);
 }
 
 const struct hub_ops ws_client_hub_ops = {
 	.wake = ws_hub_wake,
 	.close = ws_hub_close,
+	.drop = ws_hub_drop,
 };
 
 const struct lws_protocols ws_client_protocol = {

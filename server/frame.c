@@ -21,6 +21,23 @@ struct frame *frame_create(size_t len, int binary)
 	f->refs = 1;
 	f->len = (uint32_t)len;
 	f->binary = binary ? 1 : 0;
+	f->ping = 0;
+	return f;
+}
+
+/*
+ * The payload is not empty because lws 4.1.6 hands an empty pong to
+ * nobody: the answer to an empty ping would never reach the heartbeat.
+ */
+#define FRAME_PING_PAYLOAD "herald"
+
+struct frame *frame_create_ping(void)
+{
+	struct frame *f = frame_from(FRAME_PING_PAYLOAD,
+				     sizeof(FRAME_PING_PAYLOAD) - 1, 0);
+
+	if (f)
+		f->ping = 1;
 	return f;
 }
 

@@ -21,6 +21,7 @@ struct frame {
 	uint32_t refs;
 	uint32_t len;      /* payload bytes */
 	uint8_t binary;    /* 1: binary frame, 0: text */
+	uint8_t ping;      /* 1: a WebSocket ping (the heartbeat) */
 	unsigned char buf[]; /* LWS_PRE headroom, then len payload bytes */
 };
 
@@ -33,6 +34,9 @@ static inline unsigned char *frame_payload(struct frame *f)
 /* New frame with one reference and room for len payload bytes (uninitialised);
  * NULL on allocation failure. */
 struct frame *frame_create(size_t len, int binary);
+
+/* New ping frame with one reference (the heartbeat's); NULL on OOM. */
+struct frame *frame_create_ping(void);
 
 /* New frame holding a copy of data; NULL on failure. */
 struct frame *frame_from(const void *data, size_t len, int binary);

@@ -42,12 +42,47 @@ struct hub {
 	struct hub_ops ops;
 	struct hub_limits limits;
 	struct metrics *metrics;
+	struct heartbeat *beat;       /* every open session's watch */
+	struct frame *ping;           /* the one ping frame all sessions share */
 	struct lws_dll2_owner sessions;
 	struct hub_client *clients;   /* uthash head */
 	struct hub_channel *channels; /* uthash head */
 	uint64_t next_session_id;
 	uint64_t epoch_ms;
 	uint64_t last_seq;
+};
+
+static void hub_ping(struct heartbeat_watch *w, void *arg)
+{
+	struct hub *hub = arg;
+
+	hub->metrics->pings_sent++;
+	hub_deliver_session(hub, lws_container_of(w, struct hub_session, beat),
+			    hub->ping);
+}
+
+static void hub_expire(struct heartbeat_watch *w, enum heartbeat_expiry why,
+		       void *arg)
+{
+	struct hub *hub = arg;
+	struct hub_session *s = lws_container_of(w, struct hub_session, beat);
+
+	if (why == HEARTBEAT_SILENT) {
+		hub->metrics->heartbeat_drops++;
+		log_msg(LOG_INFO, "hub", "dropping client_id=%s session=%" PRIu64
+			": no answer to the heartbeat", s->client_id, s->id);
+	} else {
+		hub->metrics->close_deadline_drops++;
+		log_msg(LOG_INFO, "hub", "dropping client_id=%s session=%" PRIu64
+			": close (%u) not finished within %d ms", s->client_id,
+			s->id, s->close_code, HUB_CLOSE_GRACE_MS);
+	}
+	hub->ops.drop(s);
+}
+
+static const struct heartbeat_ops hub_heartbeat_ops = {
+	.ping = hub_ping,
+	.expire = hub_expire,
 };
 
 struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
@@ -62,6 +97,13 @@ struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
 	hub->metrics = metrics;
 	hub->epoch_ms = epoch_ms;
 	hub->next_session_id = 1;
+	hub->beat = heartbeat_create(lim->heartbeat_s, &hub_heartbeat_ops, hub,
+				     hub_now_ms());
+	hub->ping = frame_create_ping();
+	if (!hub->beat || !hub->ping) {
+		hub_destroy(hub);
+		return NULL;
+	}
 	return hub;
 }
 
@@ -87,6 +129,8 @@ void hub_destroy(struct hub *hub)
 		HASH_DEL(hub->channels, ch);
 		free(ch);
 	}
+	heartbeat_destroy(hub->beat);
+	frame_unref(hub->ping);
 	free(hub);
 }
 
@@ -110,6 +154,7 @@ int hub_session_open(struct hub *hub, struct hub_session *s,
 	s->id = hub->next_session_id++;
 	lws_dll2_add_tail(&s->in_client, &c->sessions);
 	lws_dll2_add_tail(&s->in_hub, &hub->sessions);
+	heartbeat_watch(hub->beat, &s->beat, hub_now_ms(), s->id);
 	return 0;
 }
 
@@ -137,6 +182,7 @@ void hub_session_close(struct hub *hub, struct hub_session *s)
 			hub, lws_container_of(s->subs.head,
 					      struct hub_subscription,
 					      in_session));
+	heartbeat_unwatch(&s->beat);
 	frame_queue_clear(&s->queue);
 	lws_dll2_remove(&s->in_hub);
 	lws_dll2_remove(&s->in_client);
@@ -256,8 +302,21 @@ static void hub_slow_consumer(struct hub *hub, struct hub_session *s)
 		" queued_bytes=%zu limit=%zu",
 		s->client_id, s->id, s->queue.bytes, hub->limits.max_queue);
 	frame_queue_clear(&s->queue);
-	s->close_code = 1013;
+	hub_session_end(hub, s, 1013);
+}
+
+void hub_session_end(struct hub *hub, struct hub_session *s, uint16_t code)
+{
+	if (s->close_code)
+		return;
+	s->close_code = code;
+	heartbeat_closing(hub->beat, &s->beat, hub_now_ms(), HUB_CLOSE_GRACE_MS);
 	hub->ops.close(s);
+}
+
+void hub_tick(struct hub *hub, uint64_t now_ms)
+{
+	heartbeat_tick(hub->beat, now_ms);
 }
 
 unsigned hub_deliver_session(struct hub *hub, struct hub_session *s,
@@ -337,13 +396,9 @@ void hub_close_all(struct hub *hub, uint16_t code)
 {
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hub->sessions.head)
 	{
-		struct hub_session *s =
-			lws_container_of(d, struct hub_session, in_hub);
-
-		if (!s->close_code) {
-			s->close_code = code;
-			hub->ops.close(s);
-		}
+		hub_session_end(hub, lws_container_of(d, struct hub_session,
+						      in_hub),
+				code);
 	}
 	lws_end_foreach_dll_safe(d, d1);
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "heartbeat.h"
 #include "metrics.h"
 #include "names.h"
 
@@ -40,20 +41,35 @@ struct hub_session {
 	struct auth_grant *grant;     /* token's channel limits; NULL: none */
 	uint64_t id;
 	const char *client_id;        /* the client's, while open; else "" */
+	struct heartbeat_watch beat;  /* pings, liveness, close deadline */
 	uint16_t close_code;          /* non-zero: closing, deliver nothing */
 };
 
 struct hub_ops {
 	/* Frames were queued for s: arrange a write. */
 	void (*wake)(struct hub_session *s);
-	/* s must be closed with s->close_code (already set). */
+	/* s must be closed with s->close_code (already set): flush what is
+	 * queued, then send the close frame. */
 	void (*close)(struct hub_session *s);
+	/* Drop s's connection now, without a close handshake: it did not
+	 * answer pings, or did not finish a close in time. */
+	void (*drop)(struct hub_session *s);
 };
 
 struct hub_limits {
 	size_t max_queue;          /* bytes of unsent frames per session */
 	long max_sessions;
+	unsigned heartbeat_s;      /* ping period; 0 counts as 1 */
 };
+
+/* How long a close herald starts may take before the session is dropped. */
+#define HUB_CLOSE_GRACE_MS 3000
+
+/* The clock of the heartbeat and close deadlines: monotonic milliseconds. */
+static inline uint64_t hub_now_ms(void)
+{
+	return (uint64_t)lws_now_usecs() / 1000;
+}
 
 /* New empty hub; NULL on OOM. epoch_ms stamps channel seqs (see hub_seq). */
 struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
@@ -70,6 +86,26 @@ int hub_session_open(struct hub *hub, struct hub_session *s,
 
 /* Unsubscribes s, drops its queue and unregisters it. Idempotent. */
 void hub_session_close(struct hub *hub, struct hub_session *s);
+
+/* Input arrived from s: it is alive (the heartbeat). O(1), per message. */
+static inline void hub_session_heard(struct hub_session *s, uint64_t now_ms)
+{
+	heartbeat_heard(&s->beat, now_ms);
+}
+
+/*
+ * The one way herald closes a session: from now on s receives nothing,
+ * the transport flushes its queue and sends a close frame with code, and
+ * s is dropped if that has not finished within HUB_CLOSE_GRACE_MS (a peer
+ * that stopped reading never lets it finish). A session already closing
+ * keeps its first code and deadline.
+ */
+void hub_session_end(struct hub *hub, struct hub_session *s, uint16_t code);
+
+/* Runs the heartbeat wheel up to now_ms: pings silent sessions, drops the
+ * ones that stopped answering or did not close in time. Call once a
+ * second from the worker's loop. */
+void hub_tick(struct hub *hub, uint64_t now_ms);
 
 /* Number of open sessions / distinct clients / channels with subscribers. */
 unsigned hub_session_count(const struct hub *hub);
@@ -113,7 +149,7 @@ unsigned hub_deliver_client(struct hub *hub, const char *client_id,
 unsigned hub_deliver_channel(struct hub *hub, struct hub_channel *ch,
 			     struct frame *f);
 
-/* Marks every session closing with code (e.g. 1001 at shutdown). */
+/* hub_session_end() for every session (e.g. 1001 at shutdown). */
 void hub_close_all(struct hub *hub, uint16_t code);
 
 /* Calls fn on every open session. */

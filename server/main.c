@@ -193,9 +193,13 @@ static struct lws_context *create_context(struct worker *w,
 		mount_root.origin_protocol = LWSMPRO_CALLBACK;
 	}
 
+	/*
+	 * lws's own validity pings stay off (a policy whose hangup time is 0):
+	 * lws 4.1.6 re-sorts one timer per connection in a single list on each
+	 * ping and pong, which made idle sessions cost CPU with the square of
+	 * their number. The hub pings from its own wheel (server/heartbeat.c).
+	 */
 	memset(retry, 0, sizeof(*retry));
-	retry->secs_since_valid_ping = (uint16_t)cfg->heartbeat;
-	retry->secs_since_valid_hangup = (uint16_t)(cfg->heartbeat * 2);
 
 	memset(&info, 0, sizeof(info));
 	info.port = cfg->port;
@@ -292,6 +296,7 @@ int main(int argc, char **argv, char **envp)
 	w.started_mono = lws_now_usecs();
 	limits.max_queue = (size_t)cfg.max_queue;
 	limits.max_sessions = cfg.max_connections;
+	limits.heartbeat_s = (unsigned)cfg.heartbeat;
 	w.hub = hub_create(&ws_client_hub_ops, &limits, &w.metrics, w.started_ms);
 	if (!w.hub) {
 		log_msg(LOG_ERROR, "main", "out of memory");
@@ -328,6 +333,7 @@ int main(int argc, char **argv, char **envp)
 		}
 	}
 	sys_channel_start(&w);
+	worker_heartbeat_start(&w);
 	log_msg(LOG_INFO, "main",
 		"herald listening on %s:%d (%s) node=%s web_root=%s redis=%s",
 		cfg.host, cfg.port, cfg.tls_cert ? "wss/https" : "ws/http",
@@ -342,6 +348,7 @@ int main(int argc, char **argv, char **envp)
 	if (w.stop_requested)
 		drain(&w);
 out:
+	worker_heartbeat_stop(&w);
 	sys_channel_stop(&w);
 	redis_bridge_destroy(w.redis);
 	w.redis = NULL;

@@ -53,6 +53,12 @@ static const struct counter_def counters[] = {
 		"sessions closed with 1008 for exceeding the rate limit"),
 	COUNTER(redis_reconnects, "herald_redis_reconnects_total",
 		"Redis links re-established after a loss"),
+	COUNTER(pings_sent, "herald_heartbeat_pings_total",
+		"pings sent to sessions silent for the heartbeat period"),
+	COUNTER(heartbeat_drops, "herald_heartbeat_drops_total",
+		"sessions dropped after twice the heartbeat without input"),
+	COUNTER(close_deadline_drops, "herald_close_deadline_drops_total",
+		"sessions dropped because a close herald started did not finish"),
 };
 
 #define COUNTER_COUNT (sizeof(counters) / sizeof(counters[0]))

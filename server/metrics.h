@@ -30,6 +30,9 @@ struct metrics {
 	uint64_t rate_limited;        /* messages refused by the rate limit */
 	uint64_t rate_limit_closes;   /* sessions closed (1008) for abusing it */
 	uint64_t redis_reconnects;    /* Redis links re-established */
+	uint64_t pings_sent;          /* heartbeat pings to silent sessions */
+	uint64_t heartbeat_drops;     /* sessions dropped: no answer to a ping */
+	uint64_t close_deadline_drops; /* closes herald started that timed out */
 };
 
 /* Everything the renderers show. */

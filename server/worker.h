@@ -11,6 +11,7 @@
 #ifndef HERALD_WORKER_H
 #define HERALD_WORKER_H
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdint.h>
@@ -19,8 +20,6 @@
 #include "hub.h"
 #include "metrics.h"
 #include "redis.h"
-
-struct ev_loop;
 
 struct worker {
 	const struct config *cfg;
@@ -31,6 +30,7 @@ struct worker {
 	struct redis_bridge *redis;   /* NULL with --redis-url none */
 	int redis_was_ready;          /* a later ready state is a reconnect */
 	lws_sorted_usec_list_t sys_tick; /* the $sys publication timer */
+	ev_timer heartbeat_tick;      /* drives the hub's heartbeat wheel */
 	uint64_t started_ms;          /* wall clock at start: the seq epoch */
 	lws_usec_t started_mono;      /* for uptime */
 	int index;
@@ -43,6 +43,10 @@ static inline struct worker *worker_of(struct lws *wsi)
 {
 	return lws_context_user(lws_get_context(wsi));
 }
+
+/* Starts / stops the once-a-second heartbeat tick on the worker's loop. */
+void worker_heartbeat_start(struct worker *w);
+void worker_heartbeat_stop(struct worker *w);
 
 /* Figures for /metrics, /api/stats and $sys. */
 void worker_metrics_view(struct worker *w, struct metrics_view *v);

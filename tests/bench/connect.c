@@ -14,11 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
 #include "hist.h"
 #include "opts.h"
-#include "procstat.h"
-#include "report.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -29,42 +26,162 @@ struct connect_slot {
 	int64_t retry_at;  /* 0: none; else dial again at this time */
 };
 
-struct connect {
+struct connect_loop {
 	struct hist hist;
 	struct connect_slot *slots;
+	uint32_t base, conc;
 	int64_t end;
+	int64_t dur;
 	uint64_t ok, failed;
 	char first_error[200];
 };
 
-static void connect_next(struct engine *e, struct conn *c, int64_t now)
+struct connect_loop *connect_loop_create(uint32_t base, uint32_t conc)
 {
-	struct connect *x = e->ud;
-	struct connect_slot *s = &x->slots[c->idx];
+	struct connect_loop *x = calloc(1, sizeof(*x));
+
+	if (!x || !(x->slots = calloc(conc, sizeof(*x->slots)))) {
+		free(x);
+		return NULL;
+	}
+	x->base = base;
+	x->conc = conc;
+	return x;
+}
+
+void connect_loop_destroy(struct connect_loop *x)
+{
+	if (!x)
+		return;
+	free(x->slots);
+	free(x);
+}
+
+int connect_loop_owns(const struct connect_loop *x, const struct conn *c)
+{
+	return c->idx >= x->base && c->idx < x->base + x->conc;
+}
+
+static void connect_loop_fail(struct connect_loop *x, const char *why,
+			      uint32_t idx, int64_t now)
+{
+	x->failed++;
+	if (!x->first_error[0])
+		util_strlcpy(x->first_error, why, sizeof(x->first_error));
+	x->slots[idx - x->base].retry_at = now + CONNECT_RETRY_NS;
+}
+
+static void connect_next(struct connect_loop *x, struct engine *e,
+			 struct conn *c, int64_t now)
+{
+	struct connect_slot *s = &x->slots[c->idx - x->base];
 	char id[48];
 
 	if (now >= x->end)
 		return;
 	snprintf(id, sizeof(id), "k%u_%u", c->idx, s->n++);
-	if (engine_dial(e, c, id, now) < 0) {
-		x->failed++;
-		if (!x->first_error[0])
-			util_strlcpy(x->first_error, e->first_error,
-				     sizeof(x->first_error));
-		s->retry_at = now + CONNECT_RETRY_NS;
-	}
+	if (engine_dial(e, c, id, now) < 0)
+		connect_loop_fail(x, e->first_error, c->idx, now);
 }
 
-static void connect_on_open(struct engine *e, struct conn *c, int64_t now)
+void connect_loop_on_open(struct connect_loop *x, struct engine *e,
+			  struct conn *c, int64_t now)
 {
-	struct connect *x = e->ud;
-
 	if (now <= x->end) {
 		x->ok++;
 		hist_add(&x->hist, now - c->t0);
 	}
 	conn_abort(e, c, 1);
-	connect_next(e, c, util_now_ns());
+	connect_next(x, e, c, util_now_ns());
+}
+
+void connect_loop_on_close(struct connect_loop *x, struct engine *e,
+			   struct conn *c, const char *why)
+{
+	int64_t now = util_now_ns();
+
+	if (now >= x->end)
+		return;
+	connect_loop_fail(x, e->first_error[0] ? e->first_error : why, c->idx,
+			  now);
+}
+
+void connect_loop_run(struct connect_loop *x, struct engine *e, int64_t dur,
+		      int pid, struct cpu_meter *meter)
+{
+	int64_t now, start = util_now_ns();
+
+	x->dur = dur;
+	x->end = start + dur;
+	proc_meter_start(meter, pid, start);
+	for (uint32_t i = 0; i < x->conc; i++)
+		connect_next(x, e, engine_conn(e, x->base + i), start);
+	while ((now = util_now_ns()) < x->end) {
+		int retry = 0;
+
+		for (uint32_t i = 0; i < x->conc; i++) {
+			struct connect_slot *s = &x->slots[i];
+
+			if (!s->retry_at)
+				continue;
+			if (now >= s->retry_at) {
+				s->retry_at = 0;
+				connect_next(x, e, engine_conn(e, x->base + i),
+					     now);
+			} else {
+				retry = 1;
+			}
+		}
+		if (engine_poll(e, retry ? 1 : 10) < 0)
+			break;
+	}
+	proc_meter_stop(meter, util_now_ns());
+	/* dials still in flight: drop them with an RST, uncounted */
+	for (uint32_t i = 0; i < x->conc; i++) {
+		struct conn *c = engine_conn(e, x->base + i);
+
+		if (c->state != CONN_FREE)
+			conn_abort(e, c, 1);
+	}
+}
+
+void connect_loop_report(const struct connect_loop *x,
+			 const struct cpu_meter *meter, struct report *r,
+			 char *say, size_t saylen)
+{
+	double rate = (double)x->ok / ((double)x->dur / 1e9);
+	char cpu[160];
+
+	report_num(r, "duration_s", (double)x->dur / 1e9);
+	report_int(r, "concurrency", x->conc);
+	proc_meter_report(meter, r, "conns_per_server_cpu_s", (double)x->ok);
+	report_uint(r, "connections", x->ok);
+	report_uint(r, "failed", x->failed);
+	report_num(r, "conns_per_s", util_round1(rate));
+	if (x->first_error[0])
+		report_str(r, "first_error", x->first_error);
+	hist_report(&x->hist, r);
+	scenario_cpu_text(cpu, sizeof(cpu), meter, (double)x->ok, "conns");
+	snprintf(say, saylen,
+		 "connect conc=%u: %.0f conns/s (failed=%llu) p50=%.1fus p99=%.1fus%s",
+		 x->conc, rate, (unsigned long long)x->failed,
+		 hist_quantile(&x->hist, 0.5) / 1e3,
+		 hist_quantile(&x->hist, 0.99) / 1e3, cpu);
+}
+
+uint64_t connect_loop_ok(const struct connect_loop *x)
+{
+	return x->ok;
+}
+
+uint64_t connect_loop_failed(const struct connect_loop *x)
+{
+	return x->failed;
+}
+
+static void connect_on_open(struct engine *e, struct conn *c, int64_t now)
+{
+	connect_loop_on_open(e->ud, e, c, now);
 }
 
 static void connect_on_msg(struct engine *e, struct conn *c, int op,
@@ -76,24 +193,13 @@ static void connect_on_msg(struct engine *e, struct conn *c, int op,
 	(void)p;
 	(void)len;
 	(void)now;
-
 }
 
 static void connect_on_close(struct engine *e, struct conn *c, int was_open,
 			     const char *why)
 {
-	struct connect *x = e->ud;
-	int64_t now = util_now_ns();
-
 	(void)was_open;
-	if (now >= x->end)
-		return;
-	x->failed++;
-	if (!x->first_error[0])
-		util_strlcpy(x->first_error,
-			     e->first_error[0] ? e->first_error : why,
-			     sizeof(x->first_error));
-	x->slots[c->idx].retry_at = now + CONNECT_RETRY_NS;
+	connect_loop_on_close(e->ud, e, c, why);
 }
 
 static const struct engine_ops connect_ops = {
@@ -121,14 +227,12 @@ int connect_main(int argc, char **argv)
 		{ "strict", OPT_BOOL, &strict, "exit 3 on any failed handshake" },
 		{ NULL, 0, NULL, NULL },
 	};
-	struct connect *x;
+	struct connect_loop *x;
 	struct net_url u;
 	struct engine *e;
 	struct cpu_meter meter;
 	struct report r;
-	int64_t now, start;
-	double rate;
-	char cpu[160];
+	char say[320];
 	int status, rc;
 
 	rc = opts_parse("connect", connect_summary, opts, argc, argv);
@@ -140,16 +244,10 @@ int connect_main(int argc, char **argv)
 	}
 	if (scenario_url(&u, "connect", url) < 0)
 		return SCENARIO_USAGE;
-	x = calloc(1, sizeof(*x));
-	if (!x || !(x->slots = calloc((size_t)conc, sizeof(*x->slots)))) {
-		free(x);
-		fprintf(stderr, "herald-bench connect: out of memory\n");
-		return SCENARIO_FAILED;
-	}
-	e = engine_create(&u, (uint32_t)conc, &connect_ops, x);
+	x = connect_loop_create(0, (uint32_t)conc);
+	e = x ? engine_create(&u, (uint32_t)conc, &connect_ops, x) : NULL;
 	if (!e) {
-		free(x->slots);
-		free(x);
+		connect_loop_destroy(x);
 		fprintf(stderr, "herald-bench connect: out of memory\n");
 		return SCENARIO_FAILED;
 	}
@@ -157,58 +255,17 @@ int connect_main(int argc, char **argv)
 	e->rbuf_init = 1024;
 	e->hs_timeout = 5 * 1000000000LL;
 
-	start = util_now_ns();
-	x->end = start + dur;
-	proc_meter_start(&meter, pid, start);
-	for (int i = 0; i < conc; i++)
-		connect_next(e, engine_conn(e, (uint32_t)i), start);
-	while ((now = util_now_ns()) < x->end) {
-		int retry = 0;
-
-		for (int i = 0; i < conc; i++) {
-			struct connect_slot *s = &x->slots[i];
-
-			if (!s->retry_at)
-				continue;
-			if (now >= s->retry_at) {
-				s->retry_at = 0;
-				connect_next(e, engine_conn(e, (uint32_t)i), now);
-			} else {
-				retry = 1;
-			}
-		}
-		if (engine_poll(e, retry ? 1 : 10) < 0)
-			break;
-	}
-	proc_meter_stop(&meter, util_now_ns());
-	rate = (double)x->ok / ((double)dur / 1e9);
-
+	connect_loop_run(x, e, dur, pid, &meter);
 	report_init(&r, "connect");
 	report_str(&r, "url", url);
-	report_num(&r, "duration_s", (double)dur / 1e9);
-	report_int(&r, "concurrency", conc);
-	proc_meter_report(&meter, &r, "conns_per_server_cpu_s", (double)x->ok);
-	report_uint(&r, "connections", x->ok);
-	report_uint(&r, "failed", x->failed);
-	report_num(&r, "conns_per_s", util_round1(rate));
-	if (x->first_error[0])
-		report_str(&r, "first_error", x->first_error);
-	hist_report(&x->hist, &r);
+	connect_loop_report(x, &meter, &r, say, sizeof(say));
 	report_emit(&r);
+	scenario_say("%s", say);
 
-	scenario_cpu_text(cpu, sizeof(cpu), &meter, (double)x->ok, "conns");
-	scenario_say("connect conc=%d: %.0f conns/s (failed=%llu) p50=%.1fus p99=%.1fus%s",
-		     conc, rate, (unsigned long long)x->failed,
-		     hist_quantile(&x->hist, 0.5) / 1e3,
-		     hist_quantile(&x->hist, 0.99) / 1e3, cpu);
-	status = x->ok ? SCENARIO_OK : SCENARIO_FAILED;
-	if (strict && x->failed)
+	status = connect_loop_ok(x) ? SCENARIO_OK : SCENARIO_FAILED;
+	if (strict && connect_loop_failed(x))
 		status = SCENARIO_CHECK;
-	/* dials still in flight: drop them with an RST, uncounted */
-	for (int i = 0; i < conc; i++)
-		conn_abort(e, engine_conn(e, (uint32_t)i), 1);
 	engine_destroy(e);
-	free(x->slots);
-	free(x);
+	connect_loop_destroy(x);
 	return status;
 }

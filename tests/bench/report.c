@@ -120,6 +120,19 @@ void report_num(struct report *r, const char *key, double val)
 	}
 }
 
+void report_object(struct report *r, const char *key,
+		   const struct report *inner)
+{
+	size_t mark = r->len;
+	int keys = r->keys;
+
+	if (report_key(r, key) ||
+	    report_appendf(r, "%.*s}", (int)inner->len, inner->buf)) {
+		r->len = mark;
+		r->keys = keys;
+	}
+}
+
 void report_bool(struct report *r, const char *key, int val)
 {
 	size_t mark = r->len;

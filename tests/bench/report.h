@@ -35,6 +35,10 @@ void report_num(struct report *r, const char *key, double val);
 /* Adds true/false. */
 void report_bool(struct report *r, const char *key, int val);
 
+/* Adds inner (started with report_init, not emitted) as a nested object. */
+void report_object(struct report *r, const char *key,
+		   const struct report *inner);
+
 /* Closes the object and writes it as one line to stdout (flushed). */
 void report_emit(struct report *r);
 

@@ -32,6 +32,9 @@ static const struct {
 	{ "herald_redis_reconnects_total", "redis_reconnects", 115 },
 	{ "herald_rate_limited_total", "rate_limited", 116 },
 	{ "herald_rate_limit_closes_total", "rate_limit_closes", 117 },
+	{ "herald_heartbeat_pings_total", "pings_sent", 118 },
+	{ "herald_heartbeat_drops_total", "heartbeat_drops", 119 },
+	{ "herald_close_deadline_drops_total", "close_deadline_drops", 120 },
 };
 
 #define COUNTERS (sizeof(expected) / sizeof(expected[0]))
@@ -59,6 +62,9 @@ static void setup(const char *redis_state)
 	m.redis_reconnects = 115;
 	m.rate_limited = 116;
 	m.rate_limit_closes = 117;
+	m.pings_sent = 118;
+	m.heartbeat_drops = 119;
+	m.close_deadline_drops = 120;
 	view.counters = &m;
 	view.node_id = "node-a";
 	view.sessions = 3;
