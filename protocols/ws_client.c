@@ -3,11 +3,11 @@
  * events into hub and router calls and holds no policy of its own.
  *
  * Lifecycle of a session (pss = struct ws_session, zeroed by lws):
- *   FILTER_PROTOCOL_CONNECTION  handshake, Origin and token checks; a
- *                               refusal writes an HTTP status with a JSON
- *                               body and allocates nothing
- *   ESTABLISHED                 token grant, hub_session_open, ?channels=,
- *                               welcome frame
+ *   FILTER_PROTOCOL_CONNECTION  the request's headers go to admission.c;
+ *                               a refusal writes an HTTP status with a
+ *                               JSON body and allocates nothing
+ *   ESTABLISHED                 token grant (admission_identify),
+ *                               hub_session_open, ?channels=, welcome
  *   RECEIVE                     reassembly up to max-message-size, rate
  *                               limit, then router
  *   (hub wake)                  frames for another session are written at
@@ -19,6 +19,7 @@
  * Thread: the worker's lws service thread.
  */
 #include "ws_client.h"
+#include "admission.h"
 #include "auth.h"
 #include "handshake.h"
 #include "http_api.h"
@@ -108,180 +109,75 @@ static void ws_refuse(struct lws *wsi, int status, const char *error)
 		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
 }
 
-#define WS_BEARER_PROTOCOL_PREFIX "bearer."
-
-/*
- * Finds the connection's token: ?token=, "Authorization: Bearer <t>", or a
- * "bearer.<t>" entry of Sec-WebSocket-Protocol (for browsers). Copies it
- * into buf; returns its length, 0 when there is none.
- */
-static size_t ws_find_token(struct lws *wsi, const struct ws_args *args,
-			    char *buf, size_t cap)
-{
-	const char *p, *end;
-	size_t n;
-	int len;
-
-	for (size_t i = 0; i < args->argc; i++)
-		if (!strncmp(args->argv[i], "token=", 6)) {
-			n = strlen(args->argv[i] + 6);
-			if (n >= cap)
-				return 0;
-			memcpy(buf, args->argv[i] + 6, n + 1);
-			return n;
-		}
-	len = lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (len > 7 && !strncasecmp(buf, "Bearer ", 7)) {
-		memmove(buf, buf + 7, (size_t)len - 6);
-		return (size_t)len - 7;
-	}
-	len = lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_PROTOCOL);
-	for (p = buf; len > 0 && *p;) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		end = strchr(p, ',');
-		n = end ? (size_t)(end - p) : strlen(p);
-		while (n && p[n - 1] == ' ')
-			n--;
-		if (n > strlen(WS_BEARER_PROTOCOL_PREFIX) &&
-		    !strncmp(p, WS_BEARER_PROTOCOL_PREFIX,
-			     strlen(WS_BEARER_PROTOCOL_PREFIX))) {
-			p += strlen(WS_BEARER_PROTOCOL_PREFIX);
-			n -= strlen(WS_BEARER_PROTOCOL_PREFIX);
-			memmove(buf, p, n);
-			buf[n] = '\0';
-			return n;
-		}
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	return 0;
-}
-
-struct ws_channel_check {
-	const struct auth_grant *grant;
-	int refused;
+/* An upgrade request's headers, copied out of lws for admission.c. */
+struct ws_request {
+	struct admission_request req;
+	struct ws_args args;
+	char path[256];
+	char authorization[AUTH_MAX_TOKEN + 16];
+	char protocols[256];
+	char origin[256];
 };
 
-static void ws_check_channel(const char *channel, size_t len, void *arg)
+/* Copies a header into buf; returns buf, or NULL when absent. A header
+ * that does not fit is passed on empty, so that it fails its check. */
+static const char *ws_header(struct lws *wsi, enum lws_token_indexes h,
+			     char *buf, size_t cap)
 {
-	struct ws_channel_check *c = arg;
-	char name[NAMES_CHANNEL_MAX + 1];
-
-	memcpy(name, channel, len);
-	name[len] = '\0';
-	if (!auth_grant_allows(c->grant, name))
-		c->refused = 1;
+	if (lws_hdr_total_length(wsi, h) <= 0)
+		return NULL;
+	if (lws_hdr_copy(wsi, buf, (int)cap, h) <= 0)
+		buf[0] = '\0';
+	return buf;
 }
 
-/*
- * With --token-secret: verifies the connection's token. Returns 0 and,
- * when grant is not NULL, the token's channel limits; else the HTTP status
- * to refuse with and the reason in *why.
- */
-static int ws_authorize(struct lws *wsi, const struct ws_args *args,
-			const char *client_id, struct auth_grant **grant,
-			const char **why)
+static void ws_gather_request(struct lws *wsi, struct ws_request *r)
 {
-	const char *secret = worker_of(wsi)->cfg->token_secret;
-	char token[AUTH_MAX_TOKEN + 1];
-	struct auth_grant *g = NULL;
-	enum auth_result r;
-	size_t len;
-
-	if (!secret)
-		return 0;
-	len = ws_find_token(wsi, args, token, sizeof(token));
-	r = auth_verify(secret, token, len, client_id, time(NULL), &g);
-	if (r != AUTH_OK) {
-		*why = auth_result_text(r);
-		return 401;
-	}
-	if (grant) {
-		*grant = g;
-		return 0;
-	}
-	{
-		struct ws_channel_check check = { g, 0 };
-
-		handshake_foreach_channel(args->argv, args->argc,
-					  ws_check_channel, &check);
-		auth_grant_free(g);
-		if (check.refused) {
-			*why = "the token does not allow a requested channel";
-			return 403;
-		}
-	}
-	return 0;
+	memset(&r->req, 0, sizeof(r->req));
+	/* no GET path: another method, or longer than any valid one */
+	if (lws_hdr_copy(wsi, r->path, sizeof(r->path), WSI_TOKEN_GET_URI) > 0)
+		r->req.path = r->path;
+	ws_read_args(wsi, &r->args);
+	r->req.args = r->args.argv;
+	r->req.nargs = r->args.argc;
+	r->req.args_overflow = r->args.overflow;
+	r->req.authorization = ws_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+					 r->authorization,
+					 sizeof(r->authorization));
+	r->req.protocols = ws_header(wsi, WSI_TOKEN_PROTOCOL, r->protocols,
+				     sizeof(r->protocols));
+	r->req.origin = ws_header(wsi, WSI_TOKEN_ORIGIN, r->origin,
+				  sizeof(r->origin));
+	r->req.now = time(NULL);
 }
 
-/* With --allowed-origins: a browser's Origin must be listed. */
-static int ws_origin_allowed(struct lws *wsi)
+static struct admission_policy ws_policy(struct worker *w)
 {
-	const char *allow = worker_of(wsi)->cfg->allowed_origins;
-	char origin[256];
-	int n;
+	struct admission_policy p = {
+		.token_secret = w->cfg->token_secret,
+		.allowed_origins = w->cfg->allowed_origins,
+		.max_sessions = w->cfg->max_connections,
+		.sessions = hub_session_count(w->hub),
+		.draining = w->draining,
+	};
 
-	if (!allow || !lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN))
-		return 1; /* not a browser, or no list: no check */
-	n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
-	return n > 0 && config_origin_allowed(allow, origin, (size_t)n);
-}
-
-/*
- * Reads the query into args and checks the path and query (handshake.c):
- * 0 with res->client_id set, else the HTTP status to refuse with.
- */
-static int ws_check_request(struct lws *wsi, struct ws_args *args,
-			    struct handshake_result *res)
-{
-	char path[256];
-
-	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0) {
-		/* no GET path (another method, or longer than any valid one) */
-		res->error = "not found";
-		res->client_id[0] = '\0';
-		return 404;
-	}
-	ws_read_args(wsi, args);
-	return handshake_check(path, args->argv, args->argc, res);
+	return p;
 }
 
 static int ws_filter(struct lws *wsi)
 {
 	struct worker *w = worker_of(wsi);
-	struct handshake_result res;
-	struct ws_args args;
-	int status;
+	struct admission_policy policy = ws_policy(w);
+	struct admission_result res;
+	struct ws_request r;
 
-	status = ws_check_request(wsi, &args, &res);
-	if (!status && args.overflow) {
-		status = 400;
-		res.error = "query string too long";
-	}
-	if (!status && !ws_origin_allowed(wsi)) {
-		status = 403;
-		res.error = "origin not allowed";
-	}
-	if (!status)
-		status = ws_authorize(wsi, &args, res.client_id, NULL,
-				      &res.error);
-	if (!status && w->draining) {
-		status = 503;
-		res.error = "server is shutting down";
-	}
-	if (!status && (long)hub_session_count(w->hub) >=
-			       w->cfg->max_connections) {
-		status = 503;
-		res.error = "connection limit reached";
-	}
-	if (!status)
+	ws_gather_request(wsi, &r);
+	if (!admission_check(&policy, &r.req, &res))
 		return 0;
 	w->metrics.refused_total++;
 	log_msg(LOG_INFO, "ws", "refused upgrade status=%d client_id=%s reason=%s",
-		status, res.client_id[0] ? res.client_id : "-", res.error);
-	ws_refuse(wsi, status, res.error);
+		res.status, res.client_id[0] ? res.client_id : "-", res.error);
+	ws_refuse(wsi, res.status, res.error);
 	return -1;
 }
 
@@ -301,27 +197,28 @@ static void ws_subscribe_arg(const char *channel, size_t len, void *arg)
 static int ws_established(struct lws *wsi, struct ws_session *pss)
 {
 	struct worker *w = worker_of(wsi);
-	struct handshake_result res;
-	struct ws_args args;
+	struct admission_policy policy = ws_policy(w);
+	struct admission_result res;
+	struct ws_request r;
 	char session[32];
 	struct frame *f;
-	const char *why;
 
 	pss->hub.transport = wsi;
 	/*
-	 * FILTER checked all this already. Reading it again here is cheaper
-	 * than carrying a 65-byte client id copy in every session, and keeps
-	 * the token's channel list.
+	 * FILTER let it in. Reading the request again here is cheaper than
+	 * carrying a 65-byte client id copy in every session, and gives the
+	 * token's channel grant.
 	 */
-	if (ws_check_request(wsi, &args, &res) ||
-	    ws_authorize(wsi, &args, res.client_id, &pss->hub.grant, &why))
+	ws_gather_request(wsi, &r);
+	if (admission_identify(&policy, &r.req, &res, &pss->hub.grant))
 		return -1;
 	if (hub_session_open(w->hub, &pss->hub, res.client_id))
 		return -1;
 	pss->opened = 1;
 	w->metrics.connections_total++;
 
-	handshake_foreach_channel(args.argv, args.argc, ws_subscribe_arg, wsi);
+	handshake_foreach_channel(r.req.args, r.req.nargs, ws_subscribe_arg,
+				  wsi);
 
 	snprintf(session, sizeof(session), "%d-%" PRIu64, w->index,
 		 pss->hub.id);

@@ -138,7 +138,11 @@ int idle_main(int argc, char **argv)
 		fprintf(stderr, "herald-bench idle: out of memory\n");
 		return SCENARIO_FAILED;
 	}
-	engine_set_sources(e, scenario_nsrc(conns, nsrc));
+	/* -connect dials on while the idle connections hold their ports: with
+	 * one source address the kernel's search for a free port would cost
+	 * the generator more than the handshakes (connect uses 4 too) */
+	engine_set_sources(e, connect && !nsrc && scenario_nsrc(conns, 0) < 4
+				      ? 4 : scenario_nsrc(conns, nsrc));
 	e->rbuf_init = 512;
 
 	report_init(&r, "idle");

@@ -8,10 +8,19 @@
 #     and nchan run the same scenarios with the same generator (wsload) on the
 #     same pinning, and its table carries herald/peer ratios. bench.sh is
 #     called once per scenario (see below); REPEAT is passed through.
+#  3. Idle cost, herald and Bun with herald-bench: hold N idle sessions for
+#     IDLE_HOLD seconds (default 30: more than a 25 s heartbeat period),
+#     report the server's CPU per 10,000 of them, then measure handshakes
+#     per server CPU-second while they are still held (N = 1 is the rate
+#     with none held). wsload has no such scenario, so this phase uses
+#     herald-bench for both servers. IDLE_SIZES (default "1 10000 15000
+#     19000"; the last needs an open-files limit above 19,100).
 #
 # Environment: DUR (seconds per scenario, default 10), SCENARIOS and PEERS
-# (passed to bench.sh), OUT (default build/bench/<timestamp>), NO_PEERS=1.
-# Results: $OUT/herald-bench.jsonl, $OUT/peers/ (table.md, results.jsonl).
+# (passed to bench.sh), OUT (default build/bench/<timestamp>), NO_PEERS=1,
+# PHASES (default "1 2 3"), IDLE_HOLD, IDLE_SIZES.
+# Results: $OUT/herald-bench.jsonl, $OUT/peers/ (table.md, results.jsonl),
+# $OUT/idle-cost.jsonl and idle-cost.md.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -34,8 +43,10 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
 REDIS_PID=$!
 HERALD_PID=""
 PEER_REDIS_PID=""
+BUN_PID=""
 cleanup() {
 	[ -n "$HERALD_PID" ] && kill "$HERALD_PID" 2>/dev/null
+	[ -n "$BUN_PID" ] && kill "$BUN_PID" 2>/dev/null
 	[ -n "$PEER_REDIS_PID" ] && kill "$PEER_REDIS_PID" 2>/dev/null
 	kill "$REDIS_PID" 2>/dev/null
 }
@@ -69,9 +80,13 @@ SCENARIO_LIST=(
 	"connect|connect -url \$URL -d ${DUR}s -conc 32 -pid \$PID"
 )
 
-log "phase 1: herald-bench against herald (results in $OUT/herald-bench.jsonl)"
+PHASES=" ${PHASES:-1 2 3} "
+[ -n "${NO_PEERS:-}" ] && PHASES=${PHASES/ 2 / }
+want_phase() { [[ "$PHASES" == *" $1 "* ]]; }
+
+want_phase 1 && log "phase 1: herald-bench against herald (results in $OUT/herald-bench.jsonl)"
 : >"$OUT/herald-bench.jsonl"
-for entry in "${SCENARIO_LIST[@]}"; do
+want_phase 1 && for entry in "${SCENARIO_LIST[@]}"; do
 	name=${entry%%|*}
 	port=$(free_port)
 	start_herald "$port" || continue
@@ -90,7 +105,7 @@ done
 # bench.sh call per scenario keeps each scenario's runs of all servers (and
 # their repeats) close together in time; report.py renders the union.
 PEER_SCENARIOS=${SCENARIOS:-"echo100 echo1000 fanout1k fanout10k fanout1k_redis fanout10k_redis idle10k idle50k connect"}
-if [ -z "${NO_PEERS:-}" ] && [ -x "$PEERS_DIR/bench.sh" ]; then
+if want_phase 2 && [ -x "$PEERS_DIR/bench.sh" ]; then
 	log "phase 2: side by side with the peers in $PEERS_DIR, one scenario at a time (a full run takes ~10 min per REPEAT at DUR=5)"
 	mkdir -p "$OUT/peers"
 	: >"$OUT/peers/results.jsonl"
@@ -116,5 +131,61 @@ if [ -z "${NO_PEERS:-}" ] && [ -x "$PEERS_DIR/bench.sh" ]; then
 	log "table: $OUT/peers/table.md"
 	cat "$OUT/peers/table.md"
 else
-	log "phase 2 skipped (no $PEERS_DIR/bench.sh, or NO_PEERS set)"
+	log "phase 2 skipped (no $PEERS_DIR/bench.sh, NO_PEERS set, or not in PHASES)"
+fi
+
+# Phase 3: idle cost, herald and Bun side by side with herald-bench.
+idle_cost_server() { # name port: starts it pinned to CPU 1, sets SERVER_PID
+	local name=$1 port=$2
+	if [ "$name" = herald ]; then
+		start_herald "$port" && SERVER_PID=$HERALD_PID
+	else
+		(cd "$PEERS_RUN" && REDIS_PORT=$REDIS_PORT exec taskset -c 1 "$BUN_BIN" bun/server.ts --port "$port") \
+			>>"$OUT/bun.log" 2>&1 &
+		BUN_PID=$!
+		SERVER_PID=$BUN_PID
+		for _ in $(seq 100); do
+			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+			sleep 0.1
+		done
+		log "bun did not come up"; return 1
+	fi
+}
+idle_cost_stop() {
+	[ -n "$HERALD_PID" ] && stop_herald
+	[ -n "$BUN_PID" ] && { kill "$BUN_PID" 2>/dev/null; wait "$BUN_PID" 2>/dev/null; BUN_PID=""; }
+}
+if want_phase 3; then
+	IDLE_HOLD=${IDLE_HOLD:-30}
+	IDLE_SIZES=${IDLE_SIZES:-"1 10000 15000 19000"}
+	# bench.sh (phase 2) installs Bun into the peers' folder, or into a
+	# private copy of it when that folder is read-only
+	PEERS_RUN=""
+	for d in "$PEERS_DIR" "${PEERS_WORK:-/tmp/herald-peers}"; do
+		[ -x "$d/node_modules/bun/bin/bun.exe" ] && { PEERS_RUN=$d; break; }
+	done
+	SERVERS="herald"
+	if [ -n "$PEERS_RUN" ]; then
+		BUN_BIN=$PEERS_RUN/node_modules/bun/bin/bun.exe
+		SERVERS="herald bun"
+	else
+		log "phase 3: no Bun (run phase 2 once to install it); herald only"
+	fi
+	log "phase 3: idle cost (hold ${IDLE_HOLD}s, then 10 s of handshakes) for $SERVERS, sizes $IDLE_SIZES"
+	: >"$OUT/idle-cost.jsonl"
+	for n in $IDLE_SIZES; do
+		for name in $SERVERS; do
+			port=$(free_port)
+			idle_cost_server "$name" "$port" || { idle_cost_stop; continue; }
+			hold=$IDLE_HOLD
+			[ "$n" -le 1 ] && hold=2
+			args="idle -url ws://127.0.0.1:$port -c $n -hold ${hold}s -connect 10s -pid $SERVER_PID"
+			log "idle cost $name n=$n: herald-bench $args"
+			line=$(timeout 300 taskset -c 0 "$BENCH" $args 2>>"$OUT/idle-cost.log" | tail -1)
+			echo "{\"server\":\"$name\",\"sessions\":$n,\"result\":${line:-null}}" >>"$OUT/idle-cost.jsonl"
+			idle_cost_stop
+		done
+	done
+	/usr/bin/python3 "$ROOT/tests/bench/idle_cost_table.py" "$OUT/idle-cost.jsonl" >"$OUT/idle-cost.md"
+	cat "$OUT/idle-cost.md"
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # herald-bench smoke run (about 3 s): starts herald on a free loopback port,
-# runs short echo and fan-out scenarios with -strict, and fails if any echo
-# reply is wrong or any fan-out message is lost or duplicated.
+# runs short echo, fan-out and idle scenarios with -strict, and fails if any
+# echo reply is wrong, any fan-out message is lost or duplicated, or an idle
+# session is closed.
 #
 #   tests/bench/smoke.sh [HERALD_BIN] [HERALD_BENCH_BIN]
 #
@@ -94,6 +95,7 @@ run "echo text" echo -url "$url" -c 20 -s 64 -d 700ms -warmup 200ms
 run "echo binary pipelined" echo -url "$url" -c 10 -s 300 -pipeline 4 -binary -d 300ms -warmup 100ms
 run "fan-out ws" fanout -url "$url" -k 50 -r 50 -d 700ms -settle 200ms -drain 2s
 run "fan-out http" fanout -url "$url" -k 20 -r 20 -d 300ms -settle 100ms -drain 2s -trigger http
+run "idle, then connect while held" idle -url "$url" -c 200 -hold 300ms -connect 300ms -conc 4
 
 if ! kill -0 "$hpid" 2>/dev/null; then
 	echo "  FAIL  herald exited during the smoke run"
