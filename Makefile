@@ -6,6 +6,9 @@
 # Plain GNU make. `make ASAN=1` builds the sanitizer variant into build/asan/,
 # `V=1` shows the commands. CFLAGS/LDFLAGS may be overridden.
 
+# The one version string: herald --version, the man page footer, the .deb.
+VERSION   := 0.1.0
+
 PKGS      := libwebsockets jansson hiredis openssl
 CC        ?= cc
 CFLAGS    ?= -O2 -g
@@ -49,6 +52,15 @@ $(BUILD)/herald-bench: $(BENCH_OBJS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+
+# Only config.c prints the version; it is rebuilt when VERSION changes.
+$(BUILD)/obj/server/config.o: CPPFLAGS += -DHERALD_VERSION='"$(VERSION)"'
+$(BUILD)/obj/server/config.o: $(BUILD)/version-$(VERSION)
+
+$(BUILD)/version-$(VERSION):
+	@mkdir -p $(@D)
+	@rm -f $(@D)/version-*
+	@touch $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

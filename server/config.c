@@ -15,7 +15,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The one version string is the Makefile's VERSION; builds outside the
+ * Makefile (the fuzz targets) say so instead. */
+#ifndef HERALD_VERSION
+#define HERALD_VERSION "unknown (not built by make)"
+#endif
 
 enum option_kind { OPT_TEXT, OPT_NUMBER, OPT_CHOICE };
 
@@ -83,6 +90,7 @@ static void config_usage(FILE *out)
 							      : "unset");
 	}
 	fprintf(out, "  --%-18s show this help and exit\n", "help");
+	fprintf(out, "  --%-18s print the version and exit\n", "version");
 }
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -382,6 +390,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			config_usage(out);
+			return CONFIG_EXIT_OK;
+		}
+		if (!strcmp(arg, "--version")) {
+			fprintf(out, "herald %s\n", HERALD_VERSION);
 			return CONFIG_EXIT_OK;
 		}
 		if (strncmp(arg, "--", 2)) {

@@ -336,6 +336,25 @@ static void test_help(void)
 	free(out);
 }
 
+static void test_version(void)
+{
+	char *out = NULL;
+
+	CHECK_INT_EQ(run(ARGS("--version"), NO_ENV, &out), CONFIG_EXIT_OK);
+	CHECK(!strncmp(out, "herald ", 7));
+	CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+	free(out);
+
+	CHECK_INT_EQ(run(ARGS("--help"), NO_ENV, &out), CONFIG_EXIT_OK);
+	CHECK_CONTAINS(out, "--version");
+	free(out);
+
+	/* a version request answers before any value is checked */
+	CHECK_INT_EQ(run(ARGS("--version"), ARGS("HERALD_PORT=0"), &out),
+		     CONFIG_EXIT_OK);
+	free(out);
+}
+
 static void test_environment_errors_say_so(void)
 {
 	CHECK_INT_EQ(run(NO_ARGS, ARGS("HERALD_PORT=0"), NULL), CONFIG_ERROR);
@@ -511,6 +530,7 @@ int main(void)
 	RUN(test_unknown_flags_and_arguments);
 	RUN(test_missing_value);
 	RUN(test_help);
+	RUN(test_version);
 	RUN(test_environment_errors_say_so);
 	RUN(test_text_values);
 	RUN(test_redis_url_forms);
