@@ -32,6 +32,7 @@ struct config {
 	const char *host;
 	int port;
 	const char *web_root;   /* NULL when "none" */
+	char installed_web_root[4096]; /* the default when ./web is absent */
 	const char *redis_url;  /* as given; never logged with its password */
 	struct redis_target redis;
 	const char *redis_prefix;
