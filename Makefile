@@ -9,7 +9,7 @@
 # The one version string: herald --version, the man page footer, the .deb.
 VERSION   := 0.1.0
 
-PKGS      := libwebsockets jansson hiredis openssl
+PKGS      := libwebsockets jansson hiredis openssl libsystemd
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARNINGS  := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wformat=2

@@ -3,7 +3,7 @@
 # is missing (make deps). Needs root or sudo for apt-get.
 set -eu
 PKGS="build-essential pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev
-libjansson-dev libhiredis-dev
+libjansson-dev libhiredis-dev libsystemd-dev
 libssl-dev uthash-dev redis-server redis-tools nodejs npm curl openssl
 chromium clang libclang-rt-14-dev"
 missing=""
