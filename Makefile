@@ -38,7 +38,21 @@ BENCH_OBJS    := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan demo
+.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan demo \
+	install uninstall deb test-ops
+
+# make install / uninstall. herald finds its dashboard at ../share/herald/web
+# from the directory of its binary (config.c), so the layout under PREFIX is
+# fixed; DESTDIR stages it (a package, the tests). UNITDIR: systemd looks in
+# /usr/local/lib/systemd/system too; the .deb uses /lib/systemd/system.
+PREFIX    ?= /usr/local
+BINDIR     = $(PREFIX)/bin
+DATADIR    = $(PREFIX)/share/herald
+MANDIR     = $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+# the unit reads /etc/default/herald whatever the prefix
+SYSCONFDIR = /etc
+WEB_FILES := $(wildcard web/*)
 
 all: $(BUILD)/herald $(BUILD)/herald-bench
 
@@ -131,6 +145,32 @@ fuzz:
 # Fuzz smoke run for make test: every target for ~5 s.
 test-fuzz:
 	$(Q)tests/fuzz/run.sh 5
+
+# The binary, the dashboard, the man page, the systemd unit, and
+# /etc/default/herald when there is none yet (an admin's file is kept).
+install: $(BUILD)/herald
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/web \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
+	$(Q)install -m 755 $(BUILD)/herald $(DESTDIR)$(BINDIR)/herald
+	$(Q)install -m 644 $(WEB_FILES) $(DESTDIR)$(DATADIR)/web/
+	$(Q)sed 's|@VERSION@|$(VERSION)|g' docs/herald.1 > $(DESTDIR)$(MANDIR)/man1/herald.1
+	$(Q)sed 's|@BINDIR@|$(BINDIR)|g' dist/herald.service.in > $(DESTDIR)$(UNITDIR)/herald.service
+	$(Q)chmod 644 $(DESTDIR)$(MANDIR)/man1/herald.1 $(DESTDIR)$(UNITDIR)/herald.service
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/default/herald ]; then \
+		echo "install: kept the existing $(DESTDIR)$(SYSCONFDIR)/default/herald"; \
+	else install -m 644 dist/herald.default $(DESTDIR)$(SYSCONFDIR)/default/herald; fi
+	@echo "installed herald $(VERSION) under $(DESTDIR)$(PREFIX)$(if $(DESTDIR),, (systemctl daemon-reload; systemctl enable --now herald))"
+
+# /etc/default/herald goes only when it is still the example.
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/herald $(DESTDIR)$(MANDIR)/man1/herald.1 \
+		$(DESTDIR)$(UNITDIR)/herald.service
+	$(Q)rm -rf $(DESTDIR)$(DATADIR)/web
+	$(Q)-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+	$(Q)if cmp -s dist/herald.default $(DESTDIR)$(SYSCONFDIR)/default/herald; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/default/herald; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/default/herald ]; then \
+		echo "uninstall: kept $(DESTDIR)$(SYSCONFDIR)/default/herald (changed)"; fi
 
 clean:
 	rm -rf build
