@@ -172,6 +172,13 @@ uninstall:
 	elif [ -e $(DESTDIR)$(SYSCONFDIR)/default/herald ]; then \
 		echo "uninstall: kept $(DESTDIR)$(SYSCONFDIR)/default/herald (changed)"; fi
 
+# A Debian package of this build: $(BUILD)/herald_<version>_<arch>.deb.
+deb: $(BUILD)/herald
+	$(Q)rm -rf $(BUILD)/deb $(BUILD)/herald_*.deb
+	$(Q)$(MAKE) --no-print-directory install PREFIX=/usr UNITDIR=/lib/systemd/system \
+		DESTDIR=$(CURDIR)/$(BUILD)/deb/debian/herald >/dev/null
+	$(Q)dist/mkdeb.sh $(BUILD)/deb $(VERSION) $(BUILD)
+
 clean:
 	rm -rf build
 
