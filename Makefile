@@ -110,6 +110,7 @@ demo:
 
 test: deps node_modules/.package-lock.json
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test-ops
 	$(Q)$(MAKE) --no-print-directory test-bench
 	$(Q)$(MAKE) --no-print-directory test-unit ASAN=1
 	$(Q)$(MAKE) --no-print-directory build/asan/herald
@@ -126,6 +127,13 @@ test-integration: build/asan/herald
 
 test-browser: build/asan/herald
 	$(Q)if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then node --test tests/browser/; fi
+
+# make install/uninstall, the systemd unit (systemd-analyze verify, sd_notify),
+# the man page against --help, and make deb: tests/ops/*.test.sh.
+test-ops: $(BUILD)/herald
+	$(Q)rc=0; for t in tests/ops/*.test.sh; do \
+		VERSION=$(VERSION) MAKE="$(MAKE)" sh $$t $(BUILD)/herald || rc=1; \
+	done; exit $$rc
 
 # A ~3 s smoke run of herald-bench against herald (no figures are judged).
 test-bench: $(BUILD)/herald $(BUILD)/herald-bench

@@ -5,7 +5,8 @@ set -eu
 PKGS="build-essential pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev
 libjansson-dev libhiredis-dev libsystemd-dev
 libssl-dev uthash-dev redis-server redis-tools nodejs npm curl openssl
-chromium clang libclang-rt-14-dev"
+chromium clang libclang-rt-14-dev
+dpkg-dev man-db systemd python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
