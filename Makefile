@@ -39,7 +39,7 @@ UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan demo \
-	install uninstall deb test-ops
+	install uninstall deb test-ops demo-random
 
 # make install / uninstall. herald finds its dashboard at ../share/herald/web
 # from the directory of its binary (config.c), so the layout under PREFIX is
@@ -105,7 +105,12 @@ node_modules/.package-lock.json: package-lock.json
 run: deps all
 	$(Q)tests/run-local.sh $(BUILD)/herald $(ARGS)
 
-demo:
+# The FastAPI Users API beside make run's herald (examples/users-api/README.md);
+# demo-random: a Node publisher of random user events, once a second.
+demo: deps
+	$(Q)examples/users-api/demo.sh
+
+demo-random:
 	$(Q)node tests/demo/users_api.mjs
 
 test: deps node_modules/.package-lock.json
