@@ -39,7 +39,7 @@ UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan demo \
-	install uninstall deb test-ops demo-random
+	install uninstall deb test-ops demo-random test-examples
 
 # make install / uninstall. herald finds its dashboard at ../share/herald/web
 # from the directory of its binary (config.c), so the layout under PREFIX is
@@ -116,6 +116,7 @@ demo-random:
 test: deps node_modules/.package-lock.json
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory test-ops
+	$(Q)$(MAKE) --no-print-directory test-examples
 	$(Q)$(MAKE) --no-print-directory test-bench
 	$(Q)$(MAKE) --no-print-directory test-unit ASAN=1
 	$(Q)$(MAKE) --no-print-directory build/asan/herald
@@ -139,6 +140,14 @@ test-ops: $(BUILD)/herald
 	$(Q)rc=0; for t in tests/ops/*.test.sh; do \
 		VERSION=$(VERSION) MAKE="$(MAKE)" sh $$t $(BUILD)/herald || rc=1; \
 	done; exit $$rc
+
+# The Go example's own tests (Debian's Go packages, GOPATH mode); the
+# examples against herald are in tests/integration/users-api.test.mjs.
+GO_EXAMPLE_ENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS=
+test-examples:
+	$(Q)if command -v go >/dev/null 2>&1; then \
+		cd examples/users-api-go && $(GO_EXAMPLE_ENV) go vet . && $(GO_EXAMPLE_ENV) go test -count=1 .; \
+	else echo "  skip    examples/users-api-go: go not found (make deps installs golang-go)"; fi
 
 # A ~3 s smoke run of herald-bench against herald (no figures are judged).
 test-bench: $(BUILD)/herald $(BUILD)/herald-bench
