@@ -143,7 +143,7 @@ test-ops: $(BUILD)/herald
 
 # The Go example's own tests (Debian's Go packages, GOPATH mode); the
 # examples against herald are in tests/integration/users-api.test.mjs.
-GO_EXAMPLE_ENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS=
+GO_EXAMPLE_ENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(CURDIR)/build/go-cache
 test-examples:
 	$(Q)if command -v go >/dev/null 2>&1; then \
 		cd examples/users-api-go && $(GO_EXAMPLE_ENV) go vet . && $(GO_EXAMPLE_ENV) go test -count=1 .; \

@@ -28,8 +28,11 @@ import {
 const PYTHON = process.env.USERS_API_PYTHON || '/usr/bin/python3';
 const APP_DIR = path.join(REPO, 'examples', 'users-api');
 const GO_DIR = path.join(REPO, 'examples', 'users-api-go');
-// Go in GOPATH mode against Debian's Go packages (no module download)
-const GO_ENV = { GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOFLAGS: '' };
+// Go in GOPATH mode against Debian's Go packages (no module download), its
+// build cache in build/ (make test-examples uses the same)
+const GO_ENV = {
+  GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOFLAGS: '', GOCACHE: path.join(REPO, 'build', 'go-cache'),
+};
 
 function missingPython() {
   const r = spawnSync(PYTHON, ['-c', 'import fastapi, uvicorn, redis'], { encoding: 'utf8' });
