@@ -6,7 +6,10 @@
 # Plain GNU make. `make ASAN=1` builds the sanitizer variant into build/asan/,
 # `V=1` shows the commands. CFLAGS/LDFLAGS may be overridden.
 
-PKGS      := libwebsockets jansson hiredis openssl
+# The one version string: herald --version, the man page footer, the .deb.
+VERSION   := 0.1.0
+
+PKGS      := libwebsockets jansson hiredis openssl libsystemd
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARNINGS  := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wformat=2
@@ -35,7 +38,21 @@ BENCH_OBJS    := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan demo
+.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan demo \
+	install uninstall deb test-ops demo-random test-examples
+
+# make install / uninstall. herald finds its dashboard at ../share/herald/web
+# from the directory of its binary (config.c), so the layout under PREFIX is
+# fixed; DESTDIR stages it (a package, the tests). UNITDIR: systemd looks in
+# /usr/local/lib/systemd/system too; the .deb uses /lib/systemd/system.
+PREFIX    ?= /usr/local
+BINDIR     = $(PREFIX)/bin
+DATADIR    = $(PREFIX)/share/herald
+MANDIR     = $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+# the unit reads /etc/default/herald whatever the prefix
+SYSCONFDIR = /etc
+WEB_FILES := $(wildcard web/*)
 
 all: $(BUILD)/herald $(BUILD)/herald-bench
 
@@ -49,6 +66,15 @@ $(BUILD)/herald-bench: $(BENCH_OBJS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+
+# Only config.c prints the version; it is rebuilt when VERSION changes.
+$(BUILD)/obj/server/config.o: CPPFLAGS += -DHERALD_VERSION='"$(VERSION)"'
+$(BUILD)/obj/server/config.o: $(BUILD)/version-$(VERSION)
+
+$(BUILD)/version-$(VERSION):
+	@mkdir -p $(@D)
+	@rm -f $(@D)/version-*
+	@touch $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -79,11 +105,18 @@ node_modules/.package-lock.json: package-lock.json
 run: deps all
 	$(Q)tests/run-local.sh $(BUILD)/herald $(ARGS)
 
-demo:
+# The FastAPI Users API beside make run's herald (examples/users-api/README.md);
+# demo-random: a Node publisher of random user events, once a second.
+demo: deps
+	$(Q)examples/users-api/demo.sh
+
+demo-random:
 	$(Q)node tests/demo/users_api.mjs
 
 test: deps node_modules/.package-lock.json
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test-ops
+	$(Q)$(MAKE) --no-print-directory test-examples
 	$(Q)$(MAKE) --no-print-directory test-bench
 	$(Q)$(MAKE) --no-print-directory test-unit ASAN=1
 	$(Q)$(MAKE) --no-print-directory build/asan/herald
@@ -100,6 +133,21 @@ test-integration: build/asan/herald
 
 test-browser: build/asan/herald
 	$(Q)if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then node --test tests/browser/; fi
+
+# make install/uninstall, the systemd unit (systemd-analyze verify, sd_notify),
+# the man page against --help, and make deb: tests/ops/*.test.sh.
+test-ops: $(BUILD)/herald
+	$(Q)rc=0; for t in tests/ops/*.test.sh; do \
+		VERSION=$(VERSION) MAKE="$(MAKE)" sh $$t $(BUILD)/herald || rc=1; \
+	done; exit $$rc
+
+# The Go example's own tests (Debian's Go packages, GOPATH mode); the
+# examples against herald are in tests/integration/users-api.test.mjs.
+GO_EXAMPLE_ENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(CURDIR)/build/go-cache
+test-examples:
+	$(Q)if command -v go >/dev/null 2>&1; then \
+		cd examples/users-api-go && $(GO_EXAMPLE_ENV) go vet . && $(GO_EXAMPLE_ENV) go test -count=1 .; \
+	else echo "  skip    examples/users-api-go: go not found (make deps installs golang-go)"; fi
 
 # A ~3 s smoke run of herald-bench against herald (no figures are judged).
 test-bench: $(BUILD)/herald $(BUILD)/herald-bench
@@ -119,6 +167,39 @@ fuzz:
 # Fuzz smoke run for make test: every target for ~5 s.
 test-fuzz:
 	$(Q)tests/fuzz/run.sh 5
+
+# The binary, the dashboard, the man page, the systemd unit, and
+# /etc/default/herald when there is none yet (an admin's file is kept).
+install: $(BUILD)/herald
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/web \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
+	$(Q)install -m 755 $(BUILD)/herald $(DESTDIR)$(BINDIR)/herald
+	$(Q)install -m 644 $(WEB_FILES) $(DESTDIR)$(DATADIR)/web/
+	$(Q)sed 's|@VERSION@|$(VERSION)|g' docs/herald.1 > $(DESTDIR)$(MANDIR)/man1/herald.1
+	$(Q)sed 's|@BINDIR@|$(BINDIR)|g' dist/herald.service.in > $(DESTDIR)$(UNITDIR)/herald.service
+	$(Q)chmod 644 $(DESTDIR)$(MANDIR)/man1/herald.1 $(DESTDIR)$(UNITDIR)/herald.service
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/default/herald ]; then \
+		echo "install: kept the existing $(DESTDIR)$(SYSCONFDIR)/default/herald"; \
+	else install -m 644 dist/herald.default $(DESTDIR)$(SYSCONFDIR)/default/herald; fi
+	@echo "installed herald $(VERSION) under $(DESTDIR)$(PREFIX)$(if $(DESTDIR),, (systemctl daemon-reload; systemctl enable --now herald))"
+
+# /etc/default/herald goes only when it is still the example.
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/herald $(DESTDIR)$(MANDIR)/man1/herald.1 \
+		$(DESTDIR)$(UNITDIR)/herald.service
+	$(Q)rm -rf $(DESTDIR)$(DATADIR)/web
+	$(Q)-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+	$(Q)if cmp -s dist/herald.default $(DESTDIR)$(SYSCONFDIR)/default/herald; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/default/herald; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/default/herald ]; then \
+		echo "uninstall: kept $(DESTDIR)$(SYSCONFDIR)/default/herald (changed)"; fi
+
+# A Debian package of this build: $(BUILD)/herald_<version>_<arch>.deb.
+deb: $(BUILD)/herald
+	$(Q)rm -rf $(BUILD)/deb $(BUILD)/herald_*.deb
+	$(Q)$(MAKE) --no-print-directory install PREFIX=/usr UNITDIR=/lib/systemd/system \
+		DESTDIR=$(CURDIR)/$(BUILD)/deb/debian/herald >/dev/null
+	$(Q)dist/mkdeb.sh $(BUILD)/deb $(VERSION) $(BUILD)
 
 clean:
 	rm -rf build

@@ -15,7 +15,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The one version string is the Makefile's VERSION; builds outside the
+ * Makefile (the fuzz targets) say so instead. */
+#ifndef HERALD_VERSION
+#define HERALD_VERSION "unknown (not built by make)"
+#endif
 
 enum option_kind { OPT_TEXT, OPT_NUMBER, OPT_CHOICE };
 
@@ -64,6 +71,16 @@ static const struct option_def options[] = {
 
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
 
+/* The default as --help shows it. */
+static const char *default_text(const struct option_def *o)
+{
+	if (!strcmp(o->name, "node-id"))
+		return "host name + pid";
+	if (!strcmp(o->name, "web-root")) /* config_default_web_root() */
+		return "./web, else <prefix>/share/herald/web when installed";
+	return o->def[0] ? o->def : "unset";
+}
+
 static void config_usage(FILE *out)
 {
 	fprintf(out,
@@ -78,11 +95,10 @@ static void config_usage(FILE *out)
 			*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
 		fprintf(out, "  --%-18s %s\n  %-20s [%s] default: %s\n",
 			options[i].name, options[i].help, "", env,
-			options[i].def[0] ? options[i].def
-			: !strcmp(options[i].name, "node-id") ? "host name + pid"
-							      : "unset");
+			default_text(&options[i]));
 	}
 	fprintf(out, "  --%-18s show this help and exit\n", "help");
+	fprintf(out, "  --%-18s print the version and exit\n", "version");
 }
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -360,6 +376,42 @@ static const char *env_lookup(char **envp, const char *flag)
 	return NULL;
 }
 
+/*
+ * --web-root when neither the flag nor HERALD_WEB_ROOT is given: ./web when
+ * that directory exists (a checkout: make run), else the dashboard of an
+ * installed herald, share/herald/web under the prefix the binary runs from
+ * (<prefix>/bin/herald, found through /proc/self/exe). Relative to the
+ * binary rather than compiled in, so one build serves from /usr (the .deb),
+ * /usr/local (make install) or a DESTDIR staging tree alike. When neither
+ * exists, ./web stays and / answers 404.
+ */
+static void config_default_web_root(struct config *cfg)
+{
+	char exe[PATH_MAX], *slash;
+	struct stat st;
+	ssize_t n;
+
+	if (!stat(cfg->web_root, &st) && S_ISDIR(st.st_mode))
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	for (int up = 0; up < 2; up++) { /* <prefix>/bin/herald -> <prefix> */
+		slash = strrchr(exe, '/');
+		if (!slash)
+			return;
+		*slash = '\0';
+	}
+	if ((size_t)snprintf(cfg->installed_web_root,
+			     sizeof(cfg->installed_web_root),
+			     "%s/share/herald/web", exe) >=
+	    sizeof(cfg->installed_web_root))
+		return;
+	if (!stat(cfg->installed_web_root, &st) && S_ISDIR(st.st_mode))
+		cfg->web_root = cfg->installed_web_root;
+}
+
 enum config_result config_parse(struct config *cfg, int argc, char **argv,
 				char **envp, FILE *out, char *err,
 				size_t errlen)
@@ -382,6 +434,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			config_usage(out);
+			return CONFIG_EXIT_OK;
+		}
+		if (!strcmp(arg, "--version")) {
+			fprintf(out, "herald %s\n", HERALD_VERSION);
 			return CONFIG_EXIT_OK;
 		}
 		if (strncmp(arg, "--", 2)) {
@@ -425,6 +481,12 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv,
 			}
 			return CONFIG_ERROR;
 		}
+
+	/* the default itself, not a flag or variable that says "./web" */
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (values[i] == options[i].def &&
+		    !strcmp(options[i].name, "web-root"))
+			config_default_web_root(cfg);
 
 	if (!cfg->tls_cert != !cfg->tls_key) {
 		snprintf(err, errlen, "invalid value for --%s: --tls-cert and "

@@ -32,6 +32,7 @@ struct config {
 	const char *host;
 	int port;
 	const char *web_root;   /* NULL when "none" */
+	char installed_web_root[4096]; /* the default when ./web is absent */
 	const char *redis_url;  /* as given; never logged with its password */
 	struct redis_target redis;
 	const char *redis_prefix;
@@ -55,7 +56,8 @@ enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = 2 };
 
 /*
  * Fills cfg from argv and envp. Returns CONFIG_OK; CONFIG_EXIT_OK after
- * printing --help to out; CONFIG_ERROR with a one-line reason in err.
+ * printing --help or --version to out; CONFIG_ERROR with a one-line reason
+ * in err.
  */
 enum config_result config_parse(struct config *cfg, int argc, char **argv,
 				char **envp, FILE *out, char *err,

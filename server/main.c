@@ -10,6 +10,7 @@
 #include "config.h"
 #include "hub.h"
 #include "log.h"
+#include "service_notify.h"
 #include "worker.h"
 
 #include "http_api.h"
@@ -249,6 +250,7 @@ static void drain(struct worker *w)
 	lws_usec_t deadline = lws_now_usecs() + DRAIN_TIMEOUT_US;
 
 	w->draining = 1;
+	service_notify_stopping();
 	log_msg(LOG_INFO, "main", "draining %u sessions",
 		hub_session_count(w->hub));
 	hub_close_all(w->hub, 1001);
@@ -341,6 +343,7 @@ int main(int argc, char **argv, char **envp)
 		cfg.web_root ? cfg.web_root : "none",
 		cfg.redis.kind == REDIS_NONE ? "none"
 		: cfg.redis.kind == REDIS_UNIX ? cfg.redis.path : cfg.redis.host);
+	service_notify_ready();
 
 	while (!w.stop_requested)
 		ev_run(w.loop, EVRUN_ONCE);

@@ -3,9 +3,11 @@
 # is missing (make deps). Needs root or sudo for apt-get.
 set -eu
 PKGS="build-essential pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev
-libjansson-dev libhiredis-dev
+libjansson-dev libhiredis-dev libsystemd-dev
 libssl-dev uthash-dev redis-server redis-tools nodejs npm curl openssl
-chromium clang libclang-rt-14-dev"
+chromium clang libclang-rt-14-dev
+dpkg-dev man-db systemd python3 python3-fastapi python3-uvicorn python3-redis
+golang-go golang-github-gin-gonic-gin-dev golang-github-gomodule-redigo-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

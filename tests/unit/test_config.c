@@ -336,6 +336,49 @@ static void test_help(void)
 	free(out);
 }
 
+/*
+ * Without ./web the default is <prefix>/share/herald/web beside the binary
+ * (tests/ops/install.sh runs an installed herald); this binary, build/tests/,
+ * has none, so ./web stays. A given ./web is never replaced.
+ */
+static void test_default_web_root(void)
+{
+	char tmpl[] = "/tmp/herald-test-config-XXXXXX", cwd[4096];
+
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	CHECK(mkdtemp(tmpl) != NULL);
+	CHECK_INT_EQ(chdir(tmpl), 0);
+	CHECK_INT_EQ(run(NO_ARGS, NO_ENV, NULL), CONFIG_OK);
+	CHECK_STR_EQ(cfg.web_root, "./web");
+	CHECK_INT_EQ(run(ARGS("--web-root", "./web"), NO_ENV, NULL), CONFIG_OK);
+	CHECK_STR_EQ(cfg.web_root, "./web");
+	CHECK_INT_EQ(chdir(cwd), 0);
+	CHECK_INT_EQ(rmdir(tmpl), 0);
+
+	CHECK_INT_EQ(run(NO_ARGS, ARGS("HERALD_WEB_ROOT=./web"), NULL),
+		     CONFIG_OK);
+	CHECK_STR_EQ(cfg.web_root, "./web");
+}
+
+static void test_version(void)
+{
+	char *out = NULL;
+
+	CHECK_INT_EQ(run(ARGS("--version"), NO_ENV, &out), CONFIG_EXIT_OK);
+	CHECK(!strncmp(out, "herald ", 7));
+	CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+	free(out);
+
+	CHECK_INT_EQ(run(ARGS("--help"), NO_ENV, &out), CONFIG_EXIT_OK);
+	CHECK_CONTAINS(out, "--version");
+	free(out);
+
+	/* a version request answers before any value is checked */
+	CHECK_INT_EQ(run(ARGS("--version"), ARGS("HERALD_PORT=0"), &out),
+		     CONFIG_EXIT_OK);
+	free(out);
+}
+
 static void test_environment_errors_say_so(void)
 {
 	CHECK_INT_EQ(run(NO_ARGS, ARGS("HERALD_PORT=0"), NULL), CONFIG_ERROR);
@@ -511,6 +554,8 @@ int main(void)
 	RUN(test_unknown_flags_and_arguments);
 	RUN(test_missing_value);
 	RUN(test_help);
+	RUN(test_version);
+	RUN(test_default_web_root);
 	RUN(test_environment_errors_say_so);
 	RUN(test_text_values);
 	RUN(test_redis_url_forms);
