@@ -21,6 +21,7 @@
 #include "ws_client.h"
 #include "admission.h"
 #include "auth.h"
+#include "close_code.h"
 #include "handshake.h"
 #include "http_api.h"
 #include "hub.h"
@@ -231,18 +232,6 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 	return 0;
 }
 
-static const char *ws_close_reason_text(uint16_t code)
-{
-	switch (code) {
-	case 1001: return "server shutting down";
-	case 1008: return "rate limit exceeded";
-	case 1009: return "message too big";
-	case 1011: return "out of memory";
-	case 1013: return "slow consumer";
-	default: return "closing";
-	}
-}
-
 /*
  * Closes the session with code from its next WRITEABLE (hub_session_end):
  * what is queued is flushed first and input is ignored meanwhile. Closing
@@ -251,7 +240,7 @@ static const char *ws_close_reason_text(uint16_t code)
  * (1006, not the code). Always returns 0, for "return ws_close_later(...)".
  */
 static int ws_close_later(struct lws *wsi, struct ws_session *pss,
-			  uint16_t code)
+			  enum close_code code)
 {
 	hub_session_end(worker_of(wsi)->hub, &pss->hub, code);
 	return 0;
@@ -310,7 +299,7 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 		log_msg(LOG_INFO, "ws",
 			"closing client_id=%s: message over %zu bytes (1009)",
 			pss->hub.client_id, max);
-		return ws_close_later(wsi, pss, 1009);
+		return ws_close_later(wsi, pss, CLOSE_TOO_BIG);
 	}
 
 	if (!pss->rx_len && final) {
@@ -331,7 +320,7 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 			cap = max;
 		grown = realloc(pss->rx, cap);
 		if (!grown)
-			return ws_close_later(wsi, pss, 1011);
+			return ws_close_later(wsi, pss, CLOSE_OUT_OF_MEMORY);
 		pss->rx = grown;
 		pss->rx_cap = cap;
 	}
@@ -349,7 +338,7 @@ dispatch_in_place:
 			? ws_rate_limited(pss, w, in, len, pss->rx_binary)
 			: 0) {
 	case -1:
-		return ws_close_later(wsi, pss, 1008);
+		return ws_close_later(wsi, pss, CLOSE_RATE_ABUSE);
 	case 1:
 		break; /* refused: answered with rate_limited */
 	default:
@@ -422,7 +411,7 @@ static int ws_writeable(struct lws *wsi, struct ws_session *pss)
 		return 0;
 	}
 	if (pss->hub.close_code) {
-		const char *reason = ws_close_reason_text(pss->hub.close_code);
+		const char *reason = close_code_reason(pss->hub.close_code);
 
 		log_msg(LOG_INFO, "ws", "closing client_id=%s code=%u reason=%s",
 			pss->hub.client_id, pss->hub.close_code, reason);

@@ -100,12 +100,10 @@ static void frame_queue_shrink_if_empty(struct frame_queue *q)
 	q->head = 0;
 }
 
-int frame_queue_push(struct frame_queue *q, struct frame *f, size_t limit)
+int frame_queue_push(struct frame_queue *q, struct frame *f)
 {
-	if (q->count && q->bytes + f->len > limit)
-		return -1;
 	if (q->count == q->cap && frame_queue_grow(q))
-		return -2;
+		return -1;
 	frame_queue_slots(q)[(q->head + q->count) & (q->cap - 1)] = frame_ref(f);
 	q->count++;
 	q->bytes += f->len;

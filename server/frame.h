@@ -50,11 +50,12 @@ void frame_unref(struct frame *f);
 #define FRAME_QUEUE_INLINE 4
 
 /*
- * A bounded FIFO of frame references, limited in payload bytes. The first
- * FRAME_QUEUE_INLINE slots live inside the struct, so the common case (a
- * few frames in flight) allocates nothing; past that the ring grows on the
- * heap by doubling and goes back inline when the queue empties out.
- * Zero-initialised is a valid empty queue.
+ * A FIFO of frame references that counts its payload bytes (the hub bounds
+ * it: hub.c, the slow-consumer policy). The first FRAME_QUEUE_INLINE slots
+ * live inside the struct, so the common case (a few frames in flight)
+ * allocates nothing; past that the ring grows on the heap by doubling and
+ * goes back inline when the queue empties out. Zero-initialised is a valid
+ * empty queue.
  */
 struct frame_queue {
 	struct frame **ring; /* NULL (use inline_slots) or a heap ring */
@@ -65,10 +66,9 @@ struct frame_queue {
 	size_t bytes;   /* payload bytes queued */
 };
 
-/* Appends a reference to f (taking a new ref) unless the queue would exceed
- * limit bytes: returns 0, -1 over the limit (nothing queued), -2 on OOM.
- * An empty queue always accepts one frame, however large. */
-int frame_queue_push(struct frame_queue *q, struct frame *f, size_t limit);
+/* Appends a reference to f (taking a new ref): 0, or -1 on OOM (nothing
+ * queued). */
+int frame_queue_push(struct frame_queue *q, struct frame *f);
 
 /* Oldest frame, still queued; NULL when empty. */
 struct frame *frame_queue_peek(const struct frame_queue *q);

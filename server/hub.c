@@ -291,21 +291,41 @@ void hub_next_seq(struct hub *hub, char *out, size_t outlen)
 		 ++hub->last_seq);
 }
 
-/* The slow-consumer policy: drop the queue now so memory stays bounded,
- * count it once, and have the transport close the session. */
-static void hub_slow_consumer(struct hub *hub, struct hub_session *s)
+/*
+ * The slow-consumer policy, whole (docs/design.md, "Slow consumers"):
+ * - what counts: the payload bytes of the frames queued for s and not yet
+ *   written (frame_queue.bytes);
+ * - the limit: --max-queue, except that an empty queue takes one frame
+ *   however large, so a message of --max-message-size reaches a reader
+ *   that keeps up;
+ * - the decision: a frame that would take s past the limit makes it a
+ *   slow consumer;
+ * - what follows: its queue is dropped at once (memory stays bounded), it
+ *   is counted (slow_consumers; its lost frames in drops) and logged once,
+ *   and it is closed with CLOSE_SLOW_CONSUMER through hub_session_end(),
+ *   whose deadline drops it if it never reads again.
+ * Returns 0 when s can take f, -1 when s has just been closed instead.
+ */
+static int hub_check_output_limit(struct hub *hub, struct hub_session *s,
+				  const struct frame *f)
 {
-	hub->metrics->drops += s->queue.count + 1;
+	struct frame_queue *q = &s->queue;
+
+	if (!q->count || q->bytes + f->len <= hub->limits.max_queue)
+		return 0;
+	hub->metrics->drops += q->count + 1;
 	hub->metrics->slow_consumers++;
 	log_msg(LOG_WARN, "hub",
 		"slow consumer closed client_id=%s session=%" PRIu64
 		" queued_bytes=%zu limit=%zu",
-		s->client_id, s->id, s->queue.bytes, hub->limits.max_queue);
-	frame_queue_clear(&s->queue);
-	hub_session_end(hub, s, 1013);
+		s->client_id, s->id, q->bytes, hub->limits.max_queue);
+	frame_queue_clear(q);
+	hub_session_end(hub, s, CLOSE_SLOW_CONSUMER);
+	return -1;
 }
 
-void hub_session_end(struct hub *hub, struct hub_session *s, uint16_t code)
+void hub_session_end(struct hub *hub, struct hub_session *s,
+		     enum close_code code)
 {
 	if (s->close_code)
 		return;
@@ -326,20 +346,17 @@ unsigned hub_deliver_session(struct hub *hub, struct hub_session *s,
 
 	if (!f || s->close_code)
 		return 0;
-	switch (frame_queue_push(&s->queue, f, hub->limits.max_queue)) {
-	case 0:
-		if (was_empty)
-			hub->ops.wake(s);
-		return 1;
-	case -1:
-		hub_slow_consumer(hub, s);
+	if (hub_check_output_limit(hub, s, f))
 		return 0;
-	default:
+	if (frame_queue_push(&s->queue, f)) {
 		hub->metrics->drops++;
 		log_msg(LOG_ERROR, "hub", "out of memory queueing for client_id=%s",
 			s->client_id);
 		return 0;
 	}
+	if (was_empty)
+		hub->ops.wake(s);
+	return 1;
 }
 
 unsigned hub_deliver_all(struct hub *hub, struct frame *f)
@@ -392,7 +409,7 @@ unsigned hub_deliver_channel(struct hub *hub, struct hub_channel *ch,
 	return n;
 }
 
-void hub_close_all(struct hub *hub, uint16_t code)
+void hub_close_all(struct hub *hub, enum close_code code)
 {
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hub->sessions.head)
 	{

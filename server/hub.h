@@ -19,6 +19,7 @@
 #include <libwebsockets.h>
 #include <stdint.h>
 
+#include "close_code.h"
 #include "frame.h"
 #include "heartbeat.h"
 #include "metrics.h"
@@ -42,7 +43,8 @@ struct hub_session {
 	uint64_t id;
 	const char *client_id;        /* the client's, while open; else "" */
 	struct heartbeat_watch beat;  /* pings, liveness, close deadline */
-	uint16_t close_code;          /* non-zero: closing, deliver nothing */
+	uint16_t close_code;          /* enum close_code; non-zero: closing,
+					 deliver nothing, read nothing */
 };
 
 struct hub_ops {
@@ -100,7 +102,8 @@ static inline void hub_session_heard(struct hub_session *s, uint64_t now_ms)
  * that stopped reading never lets it finish). A session already closing
  * keeps its first code and deadline.
  */
-void hub_session_end(struct hub *hub, struct hub_session *s, uint16_t code);
+void hub_session_end(struct hub *hub, struct hub_session *s,
+		     enum close_code code);
 
 /* Runs the heartbeat wheel up to now_ms: pings silent sessions, drops the
  * ones that stopped answering or did not close in time. Call once a
@@ -149,8 +152,8 @@ unsigned hub_deliver_client(struct hub *hub, const char *client_id,
 unsigned hub_deliver_channel(struct hub *hub, struct hub_channel *ch,
 			     struct frame *f);
 
-/* hub_session_end() for every session (e.g. 1001 at shutdown). */
-void hub_close_all(struct hub *hub, uint16_t code);
+/* hub_session_end() for every session (CLOSE_SHUTDOWN when draining). */
+void hub_close_all(struct hub *hub, enum close_code code);
 
 /* Calls fn on every open session. */
 void hub_foreach_session(struct hub *hub, void (*fn)(struct hub_session *s,

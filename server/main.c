@@ -243,7 +243,7 @@ static struct lws_context *create_context(struct worker *w,
 	return lws_create_context(&info);
 }
 
-/* Stops accepting, closes every session with 1001 after flushing what it
+/* Stops accepting, closes every session (CLOSE_SHUTDOWN) after flushing what it
  * has queued, and services the loop until all are gone or time is up. */
 static void drain(struct worker *w)
 {
@@ -253,7 +253,7 @@ static void drain(struct worker *w)
 	service_notify_stopping();
 	log_msg(LOG_INFO, "main", "draining %u sessions",
 		hub_session_count(w->hub));
-	hub_close_all(w->hub, 1001);
+	hub_close_all(w->hub, CLOSE_SHUTDOWN);
 	while (hub_session_count(w->hub) && lws_now_usecs() < deadline)
 		ev_run(w->loop, EVRUN_ONCE);
 	if (hub_session_count(w->hub))

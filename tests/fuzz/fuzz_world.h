@@ -51,7 +51,12 @@ static void fuzz_close(struct hub_session *s)
 	(void)s; /* s->close_code is set; the transport would close later */
 }
 
-static const struct hub_ops fuzz_ops = { fuzz_wake, fuzz_close };
+static void fuzz_drop(struct hub_session *s)
+{
+	(void)s; /* only the heartbeat drops, and the fuzzers never tick */
+}
+
+static const struct hub_ops fuzz_ops = { fuzz_wake, fuzz_close, fuzz_drop };
 
 /* Once per process: quiet logs (policy decisions are logged at warn, once
  * per input here) and a fixed jansson hash seed, so a crash replays with

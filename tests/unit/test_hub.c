@@ -28,6 +28,8 @@ static struct {
 	struct hub_session *closed[MAX_CALLS];
 	uint16_t close_codes[MAX_CALLS]; /* s->close_code when close ran */
 	int closes;
+	struct hub_session *dropped[MAX_CALLS];
+	int drops;
 } rec;
 
 static void fake_wake(struct hub_session *s)
@@ -46,7 +48,15 @@ static void fake_close(struct hub_session *s)
 	rec.closes++;
 }
 
-static const struct hub_ops fake_ops = { fake_wake, fake_close };
+static void fake_drop(struct hub_session *s)
+{
+	if (rec.drops < MAX_CALLS)
+		rec.dropped[rec.drops] = s;
+	rec.drops++;
+	/* as the transport's close does, later */
+}
+
+static const struct hub_ops fake_ops = { fake_wake, fake_close, fake_drop };
 
 /* How many times s was woken / closed. */
 static int wakes_of(const struct hub_session *s)
@@ -497,6 +507,81 @@ static void test_slow_consumer(void)
 	CHECK_NO_LEAKS();
 }
 
+static void test_slow_consumer_boundary(void)
+{
+	struct hub *hub = new_hub(60);
+	struct hub_session s;
+	struct frame *f40 = frame_create(40, 0), *f20 = frame_create(20, 0);
+	struct frame *f0 = frame_create(0, 0), *f1 = frame_create(1, 0);
+
+	open_session(hub, &s, "alice");
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f40), 1);
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f20), 1); /* exactly 60 */
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f0), 1);  /* 0 bytes */
+	CHECK_INT_EQ(s.queue.bytes, 60);
+	CHECK_INT_EQ(rec.closes, 0);
+	frame_queue_pop(&s.queue); /* f40 written: room again */
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f40), 1);
+	CHECK_INT_EQ(rec.closes, 0);
+	/* one byte more is over */
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f1), 0);
+	CHECK_INT_EQ(s.close_code, CLOSE_SLOW_CONSUMER);
+	CHECK_INT_EQ(s.queue.count, 0);
+	CHECK_INT_EQ(f1->refs, 1);
+	CHECK_INT_EQ(f40->refs, 1);
+	hub_session_close(hub, &s);
+	frame_unref(f40);
+	frame_unref(f20);
+	frame_unref(f0);
+	frame_unref(f1);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+/* The hub's heartbeat wheel (server/heartbeat.c has the timing tests):
+ * a silent session gets the ping frame, then is dropped; a session being
+ * closed is dropped at the close deadline. */
+static void test_heartbeat_and_close_deadline(void)
+{
+	struct hub_limits lim = { .max_queue = BIG_QUEUE, .max_sessions = 10,
+				  .heartbeat_s = 2 };
+	struct hub *hub = hub_create(&fake_ops, &lim, &metrics, EPOCH);
+	struct hub_session quiet, closing;
+	uint64_t t0 = hub_now_ms();
+	struct frame *f;
+
+	memset(&rec, 0, sizeof(rec));
+	memset(&metrics, 0, sizeof(metrics));
+	open_session(hub, &quiet, "quiet");
+	open_session(hub, &closing, "closing");
+	hub_session_end(hub, &closing, CLOSE_TOO_BIG);
+	CHECK_INT_EQ(rec.closes, 1);
+	hub_tick(hub, t0 + 1000);
+	CHECK_INT_EQ(rec.drops, 0);
+	/* a period later: the quiet one got a ping, the closing one nothing */
+	hub_tick(hub, t0 + 2600);
+	f = frame_queue_peek(&quiet.queue);
+	CHECK(f != NULL && f->ping);
+	CHECK_INT_EQ(closing.queue.count, 0);
+	CHECK_INT_EQ(metrics.pings_sent, 1);
+	/* past the 3 s close deadline: dropped, counted */
+	hub_tick(hub, t0 + HUB_CLOSE_GRACE_MS + 1100);
+	CHECK_INT_EQ(rec.drops, 1);
+	CHECK(rec.dropped[0] == &closing);
+	CHECK_INT_EQ(metrics.close_deadline_drops, 1);
+	/* the quiet one, pinged and never answering: dropped at 2 periods */
+	hub_tick(hub, t0 + 4000 + 1100);
+	CHECK_INT_EQ(rec.drops, 2);
+	CHECK(rec.dropped[1] == &quiet);
+	CHECK_INT_EQ(metrics.heartbeat_drops, 1);
+	hub_session_close(hub, &quiet);
+	hub_session_close(hub, &closing);
+	hub_tick(hub, t0 + 20000); /* nothing left to visit */
+	CHECK_INT_EQ(rec.drops, 2);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
 static void test_slow_consumer_with_one_huge_frame(void)
 {
 	struct hub *hub = new_hub(100);
@@ -534,7 +619,7 @@ static void test_close_all(void)
 	open_session(hub, &s[2], "c");
 	s[1].close_code = 1013; /* already closing: keeps its code */
 
-	hub_close_all(hub, 1001);
+	hub_close_all(hub, CLOSE_SHUTDOWN);
 	CHECK_INT_EQ(s[0].close_code, 1001);
 	CHECK_INT_EQ(s[1].close_code, 1013);
 	CHECK_INT_EQ(s[2].close_code, 1001);
@@ -549,7 +634,7 @@ static void test_close_all(void)
 	CHECK_INT_EQ(f->refs, 1);
 	CHECK_INT_EQ(rec.wakes, 0);
 
-	hub_close_all(hub, 1001); /* again: no second close request */
+	hub_close_all(hub, CLOSE_SHUTDOWN); /* again: no second close request */
 	CHECK_INT_EQ(rec.closes, 2);
 	/* the sessions stay registered until the transport closes them */
 	CHECK_INT_EQ(hub_session_count(hub), 3);
@@ -687,6 +772,8 @@ int main(void)
 	RUN(test_deliver_client_and_session);
 	RUN(test_deliver_channel);
 	RUN(test_slow_consumer);
+	RUN(test_slow_consumer_boundary);
+	RUN(test_heartbeat_and_close_deadline);
 	RUN(test_slow_consumer_with_one_huge_frame);
 	RUN(test_close_all);
 	RUN(test_session_close_releases_everything);
