@@ -165,6 +165,7 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 	struct worker *w = worker_of(wsi);
 	json_error_t error;
 	json_t *o, *channel, *data;
+	struct route_target target;
 	const char *name;
 
 	if (!req->authorized)
@@ -184,8 +185,7 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 	channel = json_object_get(o, "channel");
 	data = json_object_get(o, "data");
 	name = json_string_value(channel);
-	if (!name || !router_publish_target_valid(name,
-						  json_string_length(channel))) {
+	if (!name || route_parse(name, json_string_length(channel), &target)) {
 		json_decref(o);
 		return http_error(wsi, 400,
 				  "\"channel\" must be a channel name, "
@@ -201,7 +201,7 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 		json_decref(o);
 		return http_error(wsi, 413, "\"data\" is over max-message-size");
 	}
-	router_publish(w, name, data);
+	router_publish(w, &target, data);
 	json_decref(o);
 	return http_respond_json(wsi, 202, json_pack("{s:b}", "published", 1));
 }

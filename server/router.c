@@ -8,12 +8,9 @@
  * ready bridge they are delivered within this node directly.
  *
  * Client-originated messages use internal Redis channels under the prefix,
- * in the server's "$" namespace, with a small JSON envelope:
- *   <prefix>$broadcast        {"from":F,"data":X}
- *   <prefix>$client:<id>      {"from":F,"data":X}
- *   <prefix>$channel:<name>   {"from":F,"data":X}
- * Backends publish on <prefix><channel>, <prefix>broadcast and
- * <prefix>client:<id> (SPEC §3).
+ * in the server's "$" namespace (route.h), with a small JSON envelope
+ * {"from":F,"data":X}; backends publish on the public names. A target is
+ * parsed once, into a struct route_target, where it arrives.
  *
  * Every outgoing message is encoded once into a frame and handed to the
  * hub, which queues a reference per recipient. A channel that has no
@@ -28,10 +25,6 @@
 #include <string.h>
 
 #define SEQ_MAX 48
-#define INTERNAL_BROADCAST "$broadcast"
-#define INTERNAL_CLIENT "$client:"
-#define INTERNAL_CHANNEL "$channel:"
-#define INTERNAL_KEEPALIVE "$keepalive:"
 
 /* Queues a reply on s and drops the creator's reference. */
 static void router_reply(struct worker *w, struct hub_session *s,
@@ -86,99 +79,101 @@ static void deliver_channel_message(struct worker *w, const char *channel,
 	frame_unref(f);
 }
 
-void router_notify(struct worker *w, const char *channel, json_t *data)
+void router_notify(struct worker *w, const struct route_target *t,
+		   json_t *data)
 {
-	struct frame *f = NULL;
+	char channel[ROUTE_NAME_MAX], seq[SEQ_MAX];
+	struct hub_channel *ch = NULL;
+	struct frame *f;
 	unsigned n = 0;
 
-	if (!strcmp(channel, "broadcast")) {
-		f = message_frame_notification(channel, data, NULL);
-		n = hub_deliver_all(w->hub, f);
-	} else if (!strncmp(channel, "client:", 7)) {
-		if (!hub_has_client(w->hub, channel + 7))
-			return;
-		f = message_frame_notification(channel, data, NULL);
-		n = hub_deliver_client(w->hub, channel + 7, f);
-	} else {
-		struct hub_channel *ch = hub_channel_find(w->hub, channel);
-		char seq[SEQ_MAX];
-
-		if (!ch)
-			return;
+	/* nothing is encoded for a target with nobody here */
+	if (t->kind == ROUTE_CLIENT && !hub_has_client(w->hub, t->name))
+		return;
+	if (t->kind == ROUTE_CHANNEL &&
+	    !(ch = hub_channel_find(w->hub, t->name)))
+		return;
+	route_public_name(t, channel);
+	if (ch)
 		hub_next_seq(w->hub, seq, sizeof(seq));
-		f = message_frame_notification(channel, data, seq);
+	f = message_frame_notification(channel, data, ch ? seq : NULL);
+	switch (t->kind) {
+	case ROUTE_BROADCAST:
+		n = hub_deliver_all(w->hub, f);
+		break;
+	case ROUTE_CLIENT:
+		n = hub_deliver_client(w->hub, t->name, f);
+		break;
+	case ROUTE_CHANNEL:
 		n = hub_deliver_channel(w->hub, ch, f);
+		break;
+	case ROUTE_KEEPALIVE:
+		break;
 	}
 	if (n)
 		w->metrics.notifications++;
 	frame_unref(f);
 }
 
-/* Sends a client message through Redis; -1 when it must stay local. */
-static int route_via_redis(struct worker *w, const char *internal_channel,
-			   const char *from, json_t *data)
+/* Delivers a client's message (internal target) within this node. */
+static void deliver_internal(struct worker *w, const struct route_target *t,
+			     const char *from, json_t *data)
 {
-	json_t *env;
-	char *text;
-	int rc = -1;
+	switch (t->kind) {
+	case ROUTE_BROADCAST:
+		deliver_broadcast(w, from, data);
+		break;
+	case ROUTE_CLIENT:
+		deliver_direct(w, from, t->name, data);
+		break;
+	case ROUTE_CHANNEL:
+		deliver_channel_message(w, t->name, from, data);
+		break;
+	case ROUTE_KEEPALIVE:
+		break;
+	}
+}
 
-	if (!redis_bridge_ready(w->redis))
+/* Sends a message through Redis; -1 when it must stay local. */
+static int route_via_redis(struct worker *w, const struct route_target *t,
+			   const char *text)
+{
+	char name[ROUTE_NAME_MAX];
+
+	if (!redis_bridge_ready(w->redis) || !text)
 		return -1;
-	env = json_pack("{s:s, s:O}", "from", from, "data",
-			data ? data : json_null());
-	text = env ? json_dumps(env, JSON_COMPACT) : NULL;
-	if (text)
-		rc = redis_bridge_publish(w->redis, internal_channel, text,
-					  strlen(text));
+	route_redis_name(t, name);
+	return redis_bridge_publish(w->redis, name, text, strlen(text));
+}
+
+/* A client's broadcast, send or publish (t internal): through Redis in an
+ * envelope when it is ready, so every node delivers it; else here. */
+static void route_client_message(struct worker *w,
+				 const struct route_target *t,
+				 const char *from, json_t *data)
+{
+	json_t *env = json_pack("{s:s, s:O}", "from", from, "data",
+				data ? data : json_null());
+	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+
+	if (route_via_redis(w, t, text))
+		deliver_internal(w, t, from, data);
 	free(text);
 	json_decref(env);
-	return rc;
 }
 
-static void route_broadcast(struct worker *w, const char *from, json_t *data)
+void router_publish(struct worker *w, const struct route_target *t,
+		    json_t *data)
 {
-	if (route_via_redis(w, INTERNAL_BROADCAST, from, data))
-		deliver_broadcast(w, from, data);
-}
+	char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
 
-static void route_direct(struct worker *w, const char *from, const char *to,
-			 json_t *data)
-{
-	char internal[sizeof(INTERNAL_CLIENT) + NAMES_CLIENT_ID_MAX];
-
-	snprintf(internal, sizeof(internal), INTERNAL_CLIENT "%s", to);
-	if (route_via_redis(w, internal, from, data))
-		deliver_direct(w, from, to, data);
-}
-
-static void route_channel_message(struct worker *w, const char *channel,
-				  const char *from, json_t *data)
-{
-	char internal[sizeof(INTERNAL_CHANNEL) + NAMES_CHANNEL_MAX];
-
-	snprintf(internal, sizeof(internal), INTERNAL_CHANNEL "%s", channel);
-	if (route_via_redis(w, internal, from, data))
-		deliver_channel_message(w, channel, from, data);
-}
-
-void router_publish(struct worker *w, const char *channel, json_t *data)
-{
-	char *text;
-
-	if (redis_bridge_ready(w->redis)) {
-		text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
-		if (text && !redis_bridge_publish(w->redis, channel, text,
-						  strlen(text))) {
-			free(text);
-			return;
-		}
-		free(text);
-	}
-	router_notify(w, channel, data);
+	if (route_via_redis(w, t, text))
+		router_notify(w, t, data);
+	free(text);
 }
 
 /* An internal envelope {"from":F,"data":X} from another node (or this one). */
-static void router_redis_internal(struct worker *w, const char *channel,
+static void router_redis_internal(struct worker *w, const struct route_target *t,
 				  const char *payload, size_t len)
 {
 	json_t *env = json_loadb(payload, len,
@@ -189,63 +184,34 @@ static void router_redis_internal(struct worker *w, const char *channel,
 
 	if (!sender || !data ||
 	    !names_valid_client_id(sender, json_string_length(from))) {
+		char name[ROUTE_NAME_MAX];
+
+		route_redis_name(t, name);
 		log_msg(LOG_WARN, "redis", "dropped malformed message on %s",
-			channel);
+			name);
 		w->metrics.drops++;
-	} else if (!strcmp(channel, INTERNAL_BROADCAST)) {
-		deliver_broadcast(w, sender, data);
-	} else if (!strncmp(channel, INTERNAL_CLIENT, strlen(INTERNAL_CLIENT))) {
-		deliver_direct(w, sender, channel + strlen(INTERNAL_CLIENT), data);
 	} else {
-		deliver_channel_message(w, channel + strlen(INTERNAL_CHANNEL),
-					sender, data);
+		deliver_internal(w, t, sender, data);
 	}
 	json_decref(env);
-}
-
-static int router_internal_channel_valid(const char *c, size_t len)
-{
-	size_t n;
-
-	if (len == strlen(INTERNAL_BROADCAST) && !memcmp(c, INTERNAL_BROADCAST, len))
-		return 1;
-	n = strlen(INTERNAL_CLIENT);
-	if (len > n && !memcmp(c, INTERNAL_CLIENT, n))
-		return names_valid_client_id(c + n, len - n);
-	n = strlen(INTERNAL_CHANNEL);
-	if (len > n && !memcmp(c, INTERNAL_CHANNEL, n))
-		return names_valid_channel(c + n, len - n);
-	return 0;
-}
-
-int router_publish_target_valid(const char *c, size_t len)
-{
-	if (len == 9 && !memcmp(c, "broadcast", 9))
-		return 1;
-	if (len >= 7 && !memcmp(c, "client:", 7))
-		return names_valid_client_id(c + 7, len - 7);
-	return names_valid_channel(c, len);
 }
 
 void router_redis_message(struct worker *w, const char *channel,
 			  size_t channel_len, const char *payload,
 			  size_t payload_len)
 {
-	char name[NAMES_CHANNEL_MAX + 16];
-	int internal = channel_len && channel[0] == '$';
+	struct route_target t;
 	json_t *data;
 
-	if (internal && channel_len > strlen(INTERNAL_KEEPALIVE) &&
-	    !memcmp(channel, INTERNAL_KEEPALIVE, strlen(INTERNAL_KEEPALIVE)))
-		return; /* another node's keepalive round trip */
-	if (internal ? !router_internal_channel_valid(channel, channel_len)
-		     : !router_publish_target_valid(channel, channel_len)) {
+	if (route_parse_redis(channel, channel_len, &t)) {
 		log_msg(LOG_WARN, "redis",
 			"dropped message on invalid channel '%.*s'",
 			(int)(channel_len > 64 ? 64 : channel_len), channel);
 		w->metrics.drops++;
 		return;
 	}
+	if (t.kind == ROUTE_KEEPALIVE)
+		return; /* another node's keepalive round trip */
 	if (payload_len > (size_t)w->cfg->max_message_size) {
 		log_msg(LOG_WARN, "redis",
 			"dropped %zu-byte message on '%.*s': over "
@@ -254,20 +220,19 @@ void router_redis_message(struct worker *w, const char *channel,
 		w->metrics.drops++;
 		return;
 	}
-	memcpy(name, channel, channel_len);
-	name[channel_len] = '\0';
-	if (internal) {
-		router_redis_internal(w, name, payload, payload_len);
+	if (t.internal) {
+		router_redis_internal(w, &t, payload, payload_len);
 		return;
 	}
 	data = message_payload_value(payload, payload_len);
 	if (!data) {
 		log_msg(LOG_WARN, "redis",
-			"dropped message on '%s': payload is not UTF-8", name);
+			"dropped message on '%.*s': payload is not UTF-8",
+			(int)channel_len, channel);
 		w->metrics.drops++;
 		return;
 	}
-	router_notify(w, name, data);
+	router_notify(w, &t, data);
 	json_decref(data);
 }
 
@@ -303,6 +268,7 @@ static void router_ack(struct worker *w, struct hub_session *s, json_t *id)
 void router_client_text(struct worker *w, struct hub_session *s,
 			const char *buf, size_t len)
 {
+	struct route_target t;
 	struct client_msg m;
 
 	message_parse(buf, len, &m);
@@ -321,11 +287,13 @@ void router_client_text(struct worker *w, struct hub_session *s,
 		break;
 	case MSG_BROADCAST:
 		router_ack(w, s, m.id);
-		route_broadcast(w, s->client_id, m.data);
+		route_broadcast(&t, 1);
+		route_client_message(w, &t, s->client_id, m.data);
 		break;
 	case MSG_SEND:
 		router_ack(w, s, m.id);
-		route_direct(w, s->client_id, m.target, m.data);
+		route_client(&t, m.target, 1);
+		route_client_message(w, &t, s->client_id, m.data);
 		break;
 	case MSG_PUBLISH:
 		if (!auth_grant_allows(s->grant, m.target)) {
@@ -335,7 +303,8 @@ void router_client_text(struct worker *w, struct hub_session *s,
 			break;
 		}
 		router_ack(w, s, m.id);
-		route_channel_message(w, m.target, s->client_id, m.data);
+		route_channel(&t, m.target, 1);
+		route_client_message(w, &t, s->client_id, m.data);
 		break;
 	case MSG_SUBSCRIBE:
 		if (!auth_grant_allows(s->grant, m.target)) {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "hub.h"
+#include "route.h"
 #include "worker.h"
 
 /* Handles one complete text message from session s. */
@@ -27,17 +28,15 @@ void router_client_binary(struct worker *w, struct hub_session *s,
 int router_subscribe(struct worker *w, struct hub_session *s,
 		     const char *channel);
 
-/* Delivers a notification on channel ("broadcast", "client:<id>" or a
- * channel name) with payload data to this node's sessions. */
-void router_notify(struct worker *w, const char *channel, json_t *data);
-
-/* Whether name (len bytes) is a target a backend may publish to: a channel
- * name, "broadcast" or "client:<client_id>" (SPEC §3). */
-int router_publish_target_valid(const char *name, size_t len);
+/* Delivers a notification for t (a public target) with payload data to
+ * this node's sessions. */
+void router_notify(struct worker *w, const struct route_target *t,
+		   json_t *data);
 
 /* Publishes a notification as a backend's PUBLISH would (POST
  * /api/publish): through Redis when it is ready, else within this node. */
-void router_publish(struct worker *w, const char *channel, json_t *data);
+void router_publish(struct worker *w, const struct route_target *t,
+		    json_t *data);
 
 /* A message from Redis on <prefix><channel> (channel without the prefix,
  * neither string NUL-terminated): validated, then delivered here. */

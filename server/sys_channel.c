@@ -12,6 +12,7 @@
 static void sys_channel_tick(lws_sorted_usec_list_t *sul)
 {
 	struct worker *w = lws_container_of(sul, struct worker, sys_tick);
+	struct route_target sys;
 	struct metrics_view v;
 	struct timeval tv;
 	json_t *stats;
@@ -25,7 +26,8 @@ static void sys_channel_tick(lws_sorted_usec_list_t *sul)
 				stats, "time",
 				json_integer((json_int_t)tv.tv_sec * 1000 +
 					     tv.tv_usec / 1000));
-			router_notify(w, NAMES_SYS_CHANNEL, stats);
+			route_channel(&sys, NAMES_SYS_CHANNEL, 0);
+			router_notify(w, &sys, stats);
 			json_decref(stats);
 		}
 	}

@@ -157,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *channel = malloc(clen ? clen : 1);
 	char *payload = malloc(plen ? plen : 1);
 	char *name = malloc(clen + 1);
+	struct route_target target;
 	struct fuzz_world fw;
 	unsigned who, got = 0;
 	int n;
@@ -192,11 +193,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(!got);
 
 	/* the same as an HTTP publish */
+	/* route.c's parser agrees with this file's reference rules */
+	FUZZ_ASSERT(!route_parse(name, strlen(name), &target) ==
+		    publishable(name));
 	if (publishable(name) && !memchr(channel, '\0', clen)) {
 		json_t *v = message_payload_value(payload, plen);
 
 		if (v) {
-			router_publish(&fw.w, name, v);
+			router_publish(&fw.w, &target, v);
 			json_decref(v);
 		}
 		got = 0;
