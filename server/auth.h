@@ -1,5 +1,5 @@
 /*
- * auth — HS256 JSON Web Tokens for connections (SPEC §6, --token-secret).
+ * auth — HS256 JSON Web Tokens for connections (docs/security.md, --token-secret).
  *
  * Only "alg":"HS256" is accepted (no "none", no other algorithm); the
  * signature is checked with OpenSSL HMAC-SHA256 and a constant-time compare

@@ -1,5 +1,5 @@
 /*
- * config — herald's settings from flags and HERALD_* environment (SPEC §5).
+ * config — herald's settings from flags and HERALD_* environment (README.md, "Flags").
  *
  * Each flag --some-name has an environment variable HERALD_SOME_NAME; a flag
  * wins over the environment, which wins over the default. A bad value is

@@ -1,5 +1,5 @@
 /*
- * handshake — the checks on a WebSocket upgrade request (SPEC §1), before
+ * handshake — the checks on a WebSocket upgrade request (docs/protocol.md, "Connecting"), before
  * anything is allocated for it.
  *
  * Pure functions over the request's path and decoded query arguments, any

@@ -4,7 +4,7 @@
  * Plain text (anything not starting with '{' after whitespace) is echoed
  * without touching jansson: it is the common case of wscat users and the
  * echo benchmark. Encoders build the reply object in insertion order, so the
- * fields appear on the wire in the order SPEC.md shows them.
+ * fields appear on the wire in the order docs/protocol.md shows them.
  */
 #include "message.h"
 #include "names.h"

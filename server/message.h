@@ -1,5 +1,5 @@
 /*
- * message — the wire protocol of SPEC §2: parsing what a client sends and
+ * message — the wire protocol of docs/protocol.md: parsing what a client sends and
  * encoding what herald sends, each into one frame.
  *
  * Pure functions (jansson only), any thread. Parsing never trusts the input:

@@ -1,5 +1,6 @@
 /*
- * names — validation of client ids and channel names (SPEC §1, §2).
+ * names — validation of client ids and channel names (docs/protocol.md, "Connecting" and
+ * "Messages").
  *
  * Pure functions, any thread, no allocation.
  */

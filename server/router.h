@@ -1,6 +1,7 @@
 /*
- * router — what herald does with each complete client message (SPEC §2)
- * and with each notification (SPEC §3): parse, check, encode once, deliver.
+ * router — what herald does with each complete client message
+ * (docs/protocol.md, "Messages") and with each notification ("Redis
+ * notifications"): parse, check, encode once, deliver.
  *
  * This is the one place that decides where a message goes; the lws
  * protocols only hand it complete messages. Thread: the worker's service

@@ -1,11 +1,11 @@
-// SPEC §5 configuration: --help, bad values (exit 2, one line naming the
+// README.md "Flags": --help, bad values (exit 2, one line naming the
 // flag), HERALD_* environment variables, flags winning over them.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald, runHerald, freePort, connectReady, httpGet, WEB_ROOT } from './harness.mjs';
 
-// Every SPEC §5 flag herald implements so far. --workers (§7) and
+// Every flag herald implements so far. --workers and
 // --history-size/--history-ttl (§3.1) come with their issues: herald does
 // not accept flags that do nothing yet, which the last test checks.
 const FLAGS = [

@@ -1,4 +1,4 @@
-// SPEC §1 and docs/protocol.md "Connecting": refusals before the upgrade with
+// docs/protocol.md "Connecting": refusals before the upgrade with
 // their exact HTTP status and JSON body, and the connection limit.
 
 import { test, before, after } from 'node:test';

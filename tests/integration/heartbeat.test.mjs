@@ -1,4 +1,4 @@
-// SPEC §6 heartbeat and docs/protocol.md "Heartbeat": with --heartbeat 1,
+// docs/protocol.md "Heartbeat": with --heartbeat 1,
 // idle sessions are pinged every second; a session that answers stays, one
 // from which nothing arrives for 2 s is dropped.
 

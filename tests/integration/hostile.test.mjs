@@ -1,4 +1,4 @@
-// SPEC §6 "No input from a client … can crash herald, leak memory, …":
+// docs/security.md: no input from a client can crash herald or leak memory:
 // hostile traffic against one ASan herald — garbage bytes, oversized and
 // trickled handshakes, connection churn, a frame flood, pathological JSON,
 // broken UTF-8, impossible frame lengths, protocol violations — after which

@@ -1,4 +1,4 @@
-// SPEC §4: /health, /metrics, /api/stats, the dashboard, unknown paths, and
+// docs/protocol.md "HTTP": /health, /metrics, /api/stats, the dashboard, unknown paths, and
 // POST /api/publish, on a herald without Redis.
 
 import { test, before, after } from 'node:test';
@@ -63,7 +63,7 @@ test('GET /metrics is Prometheus text with herald_ metrics that move', async () 
   assert.equal(m0.types.herald_messages_in_total, 'counter');
   assert.equal(m0.types.herald_connections, 'gauge');
   const names = Object.keys(m0.values).map((k) => k.replace(/\{.*$/, '')).filter((n) => n.startsWith('herald_'));
-  // the figures SPEC §4 lists
+  // the figures docs/protocol.md lists
   for (const re of [/messages_out/, /bytes_in/, /bytes_out/, /broadcast/, /notification/, /drop/, /slow/, /redis/]) {
     assert.ok(names.some((n) => re.test(n)), `no metric matching ${re} in:\n${before}`);
   }

@@ -1,4 +1,4 @@
-// SPEC §2 (fragmented messages), §6 limits: --max-message-size → 1009,
+// docs/protocol.md (fragmented messages, limits): --max-message-size → 1009,
 // invalid UTF-8 → 1007, with exact close codes.
 
 import { test, before, after } from 'node:test';

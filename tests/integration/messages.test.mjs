@@ -1,4 +1,4 @@
-// SPEC §1 welcome, §2 messages and docs/protocol.md "Messages" / "Errors":
+// docs/protocol.md "Connecting" (welcome), "Messages" / "Errors":
 // every row with exact frames, on one herald without Redis.
 
 import { test, before, after } from 'node:test';

@@ -213,7 +213,7 @@ export async function heraldHasFlag(flag) {
 
 /**
  * Flags that lift herald's per-session rate limit, when this binary has one
- * (SPEC §5 --rate-limit), so that bursts of client messages are not refused.
+ * (--rate-limit), so that bursts of client messages are not refused.
  */
 export async function noRateLimitArgs() {
   return (await heraldHasFlag('--rate-limit')) ? ['--rate-limit', '1000000'] : [];

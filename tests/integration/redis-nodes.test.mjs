@@ -1,4 +1,4 @@
-// SPEC §3 and §7: two herald nodes on one Redis act as one server. Client
+// docs/protocol.md "Redis notifications": two herald nodes on one Redis act as one server. Client
 // broadcast, send and publish from node A reach the right sessions on A and
 // on B exactly once (they travel through Redis and are delivered on
 // receipt), and one publisher's messages arrive in order.

@@ -1,4 +1,4 @@
-// SPEC §3 notifications from Redis, on one real redis-server: every row of
+// docs/protocol.md "Redis notifications", on one real redis-server: every row of
 // the table with exact frames, payloads that are not JSON, invalid channel
 // names after the prefix, --redis-prefix, seq order, and malformed messages
 // on herald's internal "$" channels (docs/protocol.md "Redis notifications").

@@ -1,4 +1,4 @@
-// SPEC §3 "Without Redis ... herald keeps running on its own" and DESIGN §5:
+// docs/protocol.md "Redis link state": without Redis herald keeps running on its own:
 // Redis killed and restarted under connected clients, a "Redis" that accepts
 // TCP connections but never answers (handshake deadline), and a Redis that
 // goes silent after connecting (keepalive deadline). Every wait is a bounded
@@ -47,7 +47,7 @@ test('Redis killed and restarted: clients are told, the node keeps working, link
   const alice = await connectReady(h.url, '/ws/alice');
   const bob = await connectReady(h.url, '/ws/bob');
   await subscribe(bob, 'room');
-  // SPEC §3: the state is also reported in $sys (once a second, per node)
+  // the state is also reported in $sys (once a second, per node)
   const ops = await connectReady(h.url, '/ws/ops?channels=$sys');
   const sysFrames = [];
   ops.tap((m) => sysFrames.push(JSON.parse(m)));

@@ -1,4 +1,4 @@
-// SPEC §4 POST /api/publish, with Redis (it travels through Redis, so every
+// docs/protocol.md "HTTP": POST /api/publish, with Redis (it travels through Redis, so every
 // node delivers it, once) and without (delivered within the node): 202
 // {"published":true} and the notification, 400s, the API key, and 413
 // (docs/protocol.md "HTTP").

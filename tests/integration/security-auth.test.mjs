@@ -1,4 +1,4 @@
-// SPEC §1 (refusals: 401, 403), §5 (--token-secret, --allowed-origins),
+// docs/security.md (refusals: 401, 403; --token-secret, --allowed-origins),
 // §6 (auth, origin allowlist): HS256 tokens in each of the three places a
 // client may put one, every way a token is refused (exact status and body),
 // the `channels` claim, the origin allowlist, and no token in the log.

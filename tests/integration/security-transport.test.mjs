@@ -1,4 +1,4 @@
-// SPEC §1 (wss://), §5 (--tls-cert/--tls-key), DESIGN §6 (only http/1.1 in
+// docs/security.md "TLS" (wss://, --tls-cert/--tls-key, only http/1.1 in
 // ALPN, no h2 of lws 4.1.6 reachable, plaintext h2c refused, CONNECT
 // refused): TLS with a self-signed certificate made by the openssl CLI,
 // TLS versions, ALPN, HTTP/2 in every form, and bad TLS configuration.

@@ -1,4 +1,4 @@
-// SPEC §6 SIGTERM/SIGINT: stop accepting, close every session with 1001,
+// docs/protocol.md "Close codes", SIGTERM/SIGINT: stop accepting, close every session with 1001,
 // exit 0 within a bounded time.
 
 import { test } from 'node:test';

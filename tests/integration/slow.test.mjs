@@ -1,4 +1,4 @@
-// SPEC §6 slow consumer: a session that stops reading is closed once its
+// docs/protocol.md "Close codes" and docs/design.md, slow consumer: a session that stops reading is closed once its
 // unsent queue passes --max-queue, counted, and nobody else is affected;
 // herald's memory stays bounded while ~50 MB are broadcast.
 

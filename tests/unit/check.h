@@ -1,5 +1,5 @@
 /*
- * check — the tiny assertion helper of herald's unit tests (DESIGN §7).
+ * check — the tiny assertion helper of herald's unit tests (docs/design.md, "Conventions").
  *
  * A test program is a set of `static void test_x(void)` functions run from
  * main() with RUN(test_x); main returns check_exit_code(). A failed CHECK
