@@ -14,7 +14,6 @@
 #include "worker.h"
 
 #include "http_api.h"
-#include "redis_io.h"
 #include "router.h"
 #include "sys_channel.h"
 #include "ws_client.h"
@@ -109,7 +108,6 @@ static uint64_t wall_clock_ms(void)
 static const struct lws_protocols *const protocols_list[] = {
 	&http_api_protocol, /* first: plain HTTP requests land here */
 	&ws_client_protocol,
-	&redis_io_protocol,
 };
 
 #define PROTOCOL_COUNT (sizeof(protocols_list) / sizeof(protocols_list[0]))
@@ -324,10 +322,9 @@ int main(int argc, char **argv, char **envp)
 		return 1;
 	}
 	if (cfg.redis.kind != REDIS_NONE) {
-		w.redis = redis_bridge_create(
-			w.context, lws_get_vhost_by_name(w.context, "herald"),
-			&cfg.redis, cfg.redis_prefix, cfg.node_id, w.index,
-			&redis_ops, &w);
+		w.redis = redis_bridge_create(w.loop, &cfg.redis,
+					      cfg.redis_prefix, cfg.node_id,
+					      w.index, &redis_ops, &w);
 		if (!w.redis) {
 			log_msg(LOG_ERROR, "main", "out of memory");
 			rc = 1;

@@ -1,46 +1,66 @@
 /*
  * redis — see redis.h.
  *
- * Link life cycle: link_start() connects and pipelines AUTH, SELECT and the
+ * Link life cycle: link_start() connects, attaches the context to the loop
+ * with hiredis's libev adapter and pipelines AUTH, SELECT and the
  * subscriptions (or a PING on the command link); the link is ready when the
- * last of those replies arrives. Whatever ends a link (error, Redis closing,
- * a deadline we enforce), hiredis's cleanup runs once and calls link_gone(),
- * the single place that marks it down and schedules the next attempt.
+ * last of those replies arrives.
  *
- * Replies are input: every callback accepts reply == NULL (teardown) and
- * checks types and element counts before reading.
+ * "Gone exactly once": every context ends through link_gone(), the single
+ * place that marks the link down and schedules the next attempt. It takes
+ * the context that ended and does nothing unless that is still the link's
+ * current one, so whichever of these reports an end first wins and the
+ * others find the context disowned:
+ *   - hiredis's connect callback with an error (connect refused; in 0.14.1
+ *     hiredis then frees the context without a disconnect callback);
+ *   - hiredis's disconnect callback (Redis closed the link or an I/O or
+ *     protocol error; 0.14.1 calls it only for a context that had
+ *     connected);
+ *   - link_drop(), for an end we decide (a deadline, Redis refusing the
+ *     handshake, a failed start, the bridge stopping): it disowns the
+ *     context first, then frees it, so a disconnect callback that freeing
+ *     runs finds nothing to do. This also covers a context freed before it
+ *     connected, for which hiredis runs no callback at all.
+ * link_drop() is never called from the connect or disconnect callback
+ * (hiredis frees the context itself right after those); from a reply
+ * callback it is safe, hiredis then defers the free until it returns.
+ *
+ * Replies are input: every callback accepts reply == NULL (hiredis runs the
+ * pending ones with NULL when a context is freed) and checks types and
+ * element counts before reading.
  */
 #include "redis.h"
 #include "log.h"
-#include "redis_io.h"
 
+#include <ev.h>
+#include <hiredis/adapters/libev.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RETRY_BASE_MS 100
 #define RETRY_CAP_MS 1000
-#define TICK_US (1 * LWS_US_PER_SEC)
-#define HANDSHAKE_DEADLINE_US (3 * LWS_US_PER_SEC)
-#define KEEPALIVE_DEADLINE_US (3 * LWS_US_PER_SEC)
+#define TICK_S 1.0
+#define HANDSHAKE_DEADLINE_S 3.0
+#define KEEPALIVE_DEADLINE_S 3.0
 
 struct redis_link {
 	struct redis_bridge *b;
-	redisAsyncContext *ac;
+	redisAsyncContext *ac;   /* NULL while the link is down */
 	const char *name;        /* "subscriber" or "command", for logs */
 	int is_subscriber;
 	int ready;
 	int pending;             /* handshake replies still expected */
 	unsigned attempt;        /* failures since the last ready state */
-	lws_usec_t started;
-	lws_sorted_usec_list_t retry;
+	double started;          /* monotonic seconds at link_start() */
+	ev_timer retry;
 };
 
 struct redis_bridge {
-	struct lws_vhost *vhost;
-	struct lws_context *context;
+	struct ev_loop *loop;
 	struct redis_target target;
 	char prefix[65];
 	char pattern[67];        /* <prefix>* */
@@ -50,11 +70,23 @@ struct redis_bridge {
 	struct redis_link sub, cmd;
 	int ready;
 	int stopping;
-	lws_sorted_usec_list_t tick;
-	lws_usec_t ping_sent;    /* 0: no keepalive outstanding */
+	ev_timer tick;
+	double ping_sent;        /* 0: no keepalive outstanding */
 };
 
 static void link_start(struct redis_link *l);
+
+/*
+ * Deadlines are measured on the monotonic clock: libev's ev_now() is wall
+ * clock time, which a clock step would turn into a false deadline or none.
+ */
+static double monotonic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void bridge_update(struct redis_bridge *b)
 {
@@ -69,9 +101,11 @@ static void bridge_update(struct redis_bridge *b)
 	b->ops.on_state(b->arg, ready);
 }
 
-static void link_retry_cb(lws_sorted_usec_list_t *sul)
+static void link_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	link_start(lws_container_of(sul, struct redis_link, retry));
+	(void)loop;
+	(void)revents;
+	link_start(w->data);
 }
 
 /* Capped exponential backoff with jitter: half fixed, half random. */
@@ -84,14 +118,16 @@ static void link_schedule_retry(struct redis_link *l)
 		ms = RETRY_CAP_MS;
 	ms = ms / 2 + (unsigned)(rand() % (int)(ms / 2 + 1));
 	l->attempt++;
-	lws_sul_schedule(l->b->context, 0, &l->retry, link_retry_cb,
-			 (lws_usec_t)ms * LWS_US_PER_MS);
+	ev_timer_stop(l->b->loop, &l->retry);
+	ev_timer_set(&l->retry, ms / 1000.0, 0.);
+	ev_timer_start(l->b->loop, &l->retry);
 }
 
-static void link_gone(void *arg)
+/* The one place a link ends; see the top of this file. */
+static void link_gone(struct redis_link *l, const redisAsyncContext *ac)
 {
-	struct redis_link *l = arg;
-
+	if (!ac || l->ac != ac)
+		return; /* already gone: a later report of the same end */
 	l->ac = NULL;
 	l->ready = 0;
 	bridge_update(l->b);
@@ -99,13 +135,17 @@ static void link_gone(void *arg)
 		link_schedule_retry(l);
 }
 
-/* Ends a link we no longer trust; link_gone() follows from the cleanup. */
-static void link_reset(struct redis_link *l, const char *why)
+/* Ends the link's context on our initiative; why NULL: quietly. */
+static void link_drop(struct redis_link *l, const char *why)
 {
-	if (!l->ac)
+	redisAsyncContext *ac = l->ac;
+
+	if (!ac)
 		return;
-	log_msg(LOG_WARN, "redis", "%s link reset: %s", l->name, why);
-	redisAsyncFree(l->ac);
+	if (why)
+		log_msg(LOG_WARN, "redis", "%s link reset: %s", l->name, why);
+	link_gone(l, ac);
+	redisAsyncFree(ac);
 }
 
 static void link_handshake_step(struct redis_link *l)
@@ -129,7 +169,7 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (r->type == REDIS_REPLY_ERROR) {
 		log_msg(LOG_ERROR, "redis", "%s link refused by Redis: %.200s",
 			l->name, r->str ? r->str : "error");
-		redisAsyncDisconnect(ac);
+		link_drop(l, NULL); /* hiredis frees it when we return */
 		return;
 	}
 	link_handshake_step(l);
@@ -179,22 +219,34 @@ static void on_subscriber_reply(redisAsyncContext *ac, void *reply, void *priv)
 	}
 }
 
+/* hiredis 0.14.1 calls this once per context: status REDIS_OK when the
+ * socket connected, else the connect failed and hiredis frees the context
+ * when this returns, without calling on_disconnect. */
 static void on_connect(const redisAsyncContext *ac, int status)
 {
 	struct redis_link *l = ac->data;
 
-	if (status != REDIS_OK)
+	if (status == REDIS_OK) {
+		log_msg(LOG_DEBUG, "redis", "%s link connected", l->name);
+		return;
+	}
+	if (l->ac == ac)
 		log_msg(l->attempt ? LOG_DEBUG : LOG_WARN, "redis",
 			"%s link cannot connect: %s", l->name, ac->errstr);
+	link_gone(l, ac);
 }
 
+/* A context that had connected is being freed: Redis closed it, an I/O or
+ * protocol error, or link_drop() (then it is already disowned). hiredis
+ * frees the context when this returns. */
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
 	struct redis_link *l = ac->data;
 
-	if (status != REDIS_OK && !l->b->stopping)
+	if (l->ac == ac && status != REDIS_OK)
 		log_msg(LOG_WARN, "redis", "%s link closed: %s", l->name,
 			ac->errstr);
+	link_gone(l, ac);
 }
 
 static void link_start(struct redis_link *l)
@@ -205,28 +257,35 @@ static void link_start(struct redis_link *l)
 
 	ac = t->kind == REDIS_UNIX ? redisAsyncConnectUnix(t->path)
 				   : redisAsyncConnect(t->host, t->port);
-	if (!ac || ac->err) {
-		log_msg(l->attempt ? LOG_DEBUG : LOG_WARN, "redis",
-			"%s link cannot connect: %s", l->name,
-			ac ? ac->errstr : "out of memory");
-		if (ac)
-			redisAsyncFree(ac);
+	if (!ac) {
+		/* no context, so nothing is gone: only try again */
+		log_msg(LOG_ERROR, "redis", "%s link: out of memory", l->name);
 		link_schedule_retry(l);
 		return;
 	}
 	ac->data = l;
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	if (redis_io_attach(b->vhost, ac, link_gone, l)) {
-		log_msg(LOG_ERROR, "redis", "cannot add the %s link to the loop",
-			l->name);
-		redisAsyncFree(ac);
-		link_schedule_retry(l);
+	l->ac = ac;
+	l->ready = 0;
+	l->pending = 0;
+	l->started = monotonic_now();
+	if (ac->err) {
+		/* failed at once (no such socket file, bad address): the
+		 * context is ours to free, and no callback runs */
+		log_msg(l->attempt ? LOG_DEBUG : LOG_WARN, "redis",
+			"%s link cannot connect: %s", l->name, ac->errstr);
+		link_drop(l, NULL);
 		return;
 	}
-	l->ac = ac;
-	l->started = lws_now_usecs();
-	l->pending = 0;
+	/* the adapter first: setting the connect callback arms the write
+	 * watcher that tells us when the non-blocking connect completes */
+	if (redisLibevAttach(b->loop, ac) != REDIS_OK) {
+		log_msg(LOG_ERROR, "redis", "cannot add the %s link to the loop",
+			l->name);
+		link_drop(l, NULL);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	if (t->username[0]) {
 		redisAsyncCommand(ac, on_handshake_reply, l, "AUTH %s %s",
 				  t->username, t->password);
@@ -253,31 +312,41 @@ static void link_start(struct redis_link *l)
 }
 
 /* Once a second: handshake deadlines and the keepalive round trip. */
-static void bridge_tick(lws_sorted_usec_list_t *sul)
+static void bridge_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct redis_bridge *b = lws_container_of(sul, struct redis_bridge, tick);
-	lws_usec_t now = lws_now_usecs();
+	struct redis_bridge *b = w->data;
+	double now = monotonic_now();
 	struct redis_link *links[] = { &b->sub, &b->cmd };
 
+	(void)loop;
+	(void)revents;
 	for (size_t i = 0; i < 2; i++)
 		if (links[i]->ac && !links[i]->ready &&
-		    now - links[i]->started > HANDSHAKE_DEADLINE_US)
-			link_reset(links[i], "no answer to the handshake");
+		    now - links[i]->started > HANDSHAKE_DEADLINE_S)
+			link_drop(links[i], "no answer to the handshake");
 
 	if (b->ready && b->ping_sent &&
-	    now - b->ping_sent > KEEPALIVE_DEADLINE_US) {
-		link_reset(&b->sub, "keepalive deadline passed");
-		link_reset(&b->cmd, "keepalive deadline passed");
+	    now - b->ping_sent > KEEPALIVE_DEADLINE_S) {
+		link_drop(&b->sub, "keepalive deadline passed");
+		link_drop(&b->cmd, "keepalive deadline passed");
 	} else if (b->ready && !b->ping_sent) {
 		b->ping_sent = now;
 		redisAsyncCommand(b->cmd.ac, NULL, NULL, "PUBLISH %s ping",
 				  b->keepalive);
 	}
-	lws_sul_schedule(b->context, 0, &b->tick, bridge_tick, TICK_US);
 }
 
-struct redis_bridge *redis_bridge_create(struct lws_context *context,
-					 struct lws_vhost *vhost,
+static void link_init(struct redis_bridge *b, struct redis_link *l,
+		      const char *name, int is_subscriber)
+{
+	l->b = b;
+	l->name = name;
+	l->is_subscriber = is_subscriber;
+	ev_timer_init(&l->retry, link_retry_cb, 0., 0.);
+	l->retry.data = l;
+}
+
+struct redis_bridge *redis_bridge_create(struct ev_loop *loop,
 					 const struct redis_target *target,
 					 const char *prefix, const char *node_id,
 					 int worker_index,
@@ -288,8 +357,7 @@ struct redis_bridge *redis_bridge_create(struct lws_context *context,
 
 	if (!b)
 		return NULL;
-	b->vhost = vhost;
-	b->context = context;
+	b->loop = loop;
 	b->target = *target;
 	b->ops = *ops;
 	b->arg = arg;
@@ -298,13 +366,13 @@ struct redis_bridge *redis_bridge_create(struct lws_context *context,
 	/* inside the prefix, under "$", so no client channel can collide */
 	snprintf(b->keepalive, sizeof(b->keepalive), "%s$keepalive:%s:%d",
 		 prefix, node_id, worker_index);
-	b->sub.b = b->cmd.b = b;
-	b->sub.name = "subscriber";
-	b->sub.is_subscriber = 1;
-	b->cmd.name = "command";
+	link_init(b, &b->sub, "subscriber", 1);
+	link_init(b, &b->cmd, "command", 0);
+	ev_timer_init(&b->tick, bridge_tick, TICK_S, TICK_S);
+	b->tick.data = b;
+	ev_timer_start(loop, &b->tick);
 	link_start(&b->sub);
 	link_start(&b->cmd);
-	lws_sul_schedule(b->context, 0, &b->tick, bridge_tick, TICK_US);
 	return b;
 }
 
@@ -312,14 +380,13 @@ void redis_bridge_destroy(struct redis_bridge *b)
 {
 	if (!b)
 		return;
+	/* stopping: link_gone() schedules nothing and no callback runs */
 	b->stopping = 1;
-	lws_sul_cancel(&b->tick);
-	lws_sul_cancel(&b->sub.retry);
-	lws_sul_cancel(&b->cmd.retry);
-	if (b->sub.ac)
-		redisAsyncFree(b->sub.ac);
-	if (b->cmd.ac)
-		redisAsyncFree(b->cmd.ac);
+	ev_timer_stop(b->loop, &b->tick);
+	ev_timer_stop(b->loop, &b->sub.retry);
+	ev_timer_stop(b->loop, &b->cmd.retry);
+	link_drop(&b->sub, NULL);
+	link_drop(&b->cmd, NULL);
 	free(b);
 }
 

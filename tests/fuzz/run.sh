@@ -44,7 +44,7 @@ fi
 PKG_CFLAGS=$(pkg-config --cflags libwebsockets jansson hiredis openssl)
 PKG_LIBS=$(pkg-config --libs libwebsockets jansson hiredis openssl)
 CFLAGS_FUZZ="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter"
-ROUTER_SRCS="server/router.c server/route.c server/message.c server/names.c server/frame.c server/hub.c server/heartbeat.c server/log.c server/auth.c server/redis.c protocols/redis_io.c"
+ROUTER_SRCS="server/router.c server/route.c server/message.c server/names.c server/frame.c server/hub.c server/heartbeat.c server/log.c server/auth.c server/redis.c"
 
 # The server sources each target links (compiled into it directly).
 sources_of() {
@@ -82,7 +82,7 @@ build() {
 	echo "  FUZZCC  $bin"
 	# shellcheck disable=SC2086
 	$CC_FUZZ $CFLAGS_FUZZ -D_GNU_SOURCE -Iserver -Iprotocols $PKG_CFLAGS \
-		-o "$bin" "tests/fuzz/$t.c" $srcs $PKG_LIBS -lpthread
+		-o "$bin" "tests/fuzz/$t.c" $srcs $PKG_LIBS -lev -lpthread
 }
 
 # "name=value" from libFuzzer's -print_final_stats output.
