@@ -20,6 +20,7 @@
  */
 #include "ws_client.h"
 #include "admission.h"
+#include "transport.h"
 #include "auth.h"
 #include "close_code.h"
 #include "handshake.h"
@@ -514,7 +515,7 @@ static void ws_hub_drop(struct hub_session *s)
 			LWS_TO_KILL_ASYNC);
 }
 
-const struct hub_ops ws_client_hub_ops = {
+const struct hub_ops transport_hub_ops = {
 	.wake = ws_hub_wake,
 	.close = ws_hub_close,
 	.drop = ws_hub_drop,

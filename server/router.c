@@ -253,6 +253,23 @@ void router_redis_state(struct worker *w, int ready)
 	frame_unref(f);
 }
 
+static void router_on_redis_message(void *arg, const char *channel,
+				    size_t channel_len, const char *payload,
+				    size_t payload_len)
+{
+	router_redis_message(arg, channel, channel_len, payload, payload_len);
+}
+
+static void router_on_redis_state(void *arg, int ready)
+{
+	router_redis_state(arg, ready);
+}
+
+const struct redis_bridge_ops router_redis_ops = {
+	.on_message = router_on_redis_message,
+	.on_state = router_on_redis_state,
+};
+
 int router_subscribe(struct worker *w, struct hub_session *s,
 		     const char *channel)
 {

@@ -39,6 +39,10 @@ void router_notify(struct worker *w, const struct route_target *t,
 void router_publish(struct worker *w, const struct route_target *t,
 		    json_t *data);
 
+/* The Redis bridge's callbacks, with the worker as their argument:
+ * router_redis_message() and router_redis_state(). */
+extern const struct redis_bridge_ops router_redis_ops;
+
 /* A message from Redis on <prefix><channel> (channel without the prefix,
  * neither string NUL-terminated): validated, then delivered here. */
 void router_redis_message(struct worker *w, const char *channel,

@@ -7,41 +7,24 @@
 
 #include <sys/time.h>
 
-#define SYS_PERIOD_US LWS_US_PER_SEC
-
-static void sys_channel_tick(lws_sorted_usec_list_t *sul)
+void sys_channel_publish(struct worker *w)
 {
-	struct worker *w = lws_container_of(sul, struct worker, sys_tick);
 	struct route_target sys;
 	struct metrics_view v;
 	struct timeval tv;
 	json_t *stats;
 
-	if (hub_channel_find(w->hub, NAMES_SYS_CHANNEL)) {
-		gettimeofday(&tv, NULL);
-		worker_metrics_view(w, &v);
-		stats = metrics_render_json(&v);
-		if (stats) {
-			json_object_set_new(
-				stats, "time",
-				json_integer((json_int_t)tv.tv_sec * 1000 +
-					     tv.tv_usec / 1000));
-			route_channel(&sys, NAMES_SYS_CHANNEL, 0);
-			router_notify(w, &sys, stats);
-			json_decref(stats);
-		}
-	}
-	lws_sul_schedule(w->context, 0, &w->sys_tick, sys_channel_tick,
-			 SYS_PERIOD_US);
-}
-
-void sys_channel_start(struct worker *w)
-{
-	lws_sul_schedule(w->context, 0, &w->sys_tick, sys_channel_tick,
-			 SYS_PERIOD_US);
-}
-
-void sys_channel_stop(struct worker *w)
-{
-	lws_sul_cancel(&w->sys_tick);
+	if (!hub_channel_find(w->hub, NAMES_SYS_CHANNEL))
+		return;
+	gettimeofday(&tv, NULL);
+	worker_metrics_view(w, &v);
+	stats = metrics_render_json(&v);
+	if (!stats)
+		return;
+	json_object_set_new(stats, "time",
+			    json_integer((json_int_t)tv.tv_sec * 1000 +
+					 tv.tv_usec / 1000));
+	route_channel(&sys, NAMES_SYS_CHANNEL, 0);
+	router_notify(w, &sys, stats);
+	json_decref(stats);
 }

@@ -1,20 +1,17 @@
 /*
- * sys_channel — the server's own "$sys" channel: once a second, this
- * node's figures (the /api/stats object plus "time" in ms) go to the
- * sessions subscribed to "$sys" as a notification. With no subscriber the
- * tick costs one hash lookup.
+ * sys_channel — the server's own "$sys" channel: this node's figures (the
+ * /api/stats object plus "time" in ms) as a notification to the sessions
+ * subscribed to "$sys". The worker calls it once a second; with no
+ * subscriber it costs one hash lookup.
  *
- * Thread: the worker's lws service thread (an lws_sul timer).
+ * Thread: the worker's loop thread.
  */
 #ifndef HERALD_SYS_CHANNEL_H
 #define HERALD_SYS_CHANNEL_H
 
 #include "worker.h"
 
-/* Starts the once-a-second publication for w. */
-void sys_channel_start(struct worker *w);
-
-/* Stops it; call before the lws context is destroyed. */
-void sys_channel_stop(struct worker *w);
+/* Publishes w's figures to its "$sys" subscribers, if any. */
+void sys_channel_publish(struct worker *w);
 
 #endif

@@ -1,8 +1,158 @@
 /*
  * worker — see worker.h. The figures every endpoint shows come from here,
  * so /metrics, /api/stats and $sys always agree.
+ *
+ * Timers are libev timers on the worker's loop, not lws ones: lws 4.1.6
+ * keeps its timers in one sorted list, and nothing per session (nor any
+ * periodic work) belongs in it (docs/design.md, "Heartbeat and deadlines").
  */
 #include "worker.h"
+#include "log.h"
+#include "router.h"
+#include "sys_channel.h"
+
+#include <string.h>
+#include <sys/time.h>
+
+#define DRAIN_TIMEOUT_US (5 * LWS_US_PER_SEC)
+#define DRAIN_FLUSH_PASSES 4
+#define TICK_SECONDS 1.
+
+static uint64_t wall_clock_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static void worker_on_heartbeat_tick(struct ev_loop *loop, ev_timer *t,
+				     int revents)
+{
+	struct worker *w = lws_container_of(t, struct worker, _heartbeat_tick);
+
+	(void)loop;
+	(void)revents;
+	hub_tick(w->hub, hub_now_ms());
+}
+
+static void worker_on_sys_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	sys_channel_publish(lws_container_of(t, struct worker, _sys_tick));
+}
+
+static void worker_on_stop(struct ev_loop *loop, ev_async *a, int revents)
+{
+	(void)loop;
+	(void)a;
+	(void)revents;
+	/* the flag is set already; waking the loop was the point */
+}
+
+int worker_init(struct worker *w, const struct config *cfg, int index)
+{
+	struct hub_limits limits = {
+		.max_queue = (size_t)cfg->max_queue,
+		.max_sessions = cfg->max_connections,
+		.heartbeat_s = (unsigned)cfg->heartbeat,
+	};
+
+	w->cfg = cfg;
+	w->index = index;
+	w->started_ms = wall_clock_ms();
+	w->started_mono = lws_now_usecs();
+	w->hub = hub_create(&transport_hub_ops, &limits, &w->metrics,
+			    w->started_ms);
+	if (!w->hub) {
+		log_msg(LOG_ERROR, "worker", "out of memory");
+		return -1;
+	}
+	w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (!w->loop) {
+		log_msg(LOG_ERROR, "worker", "cannot create the epoll loop");
+		goto fail;
+	}
+	w->context = transport_create(w);
+	if (!w->context)
+		goto fail;
+	if (cfg->redis.kind != REDIS_NONE) {
+		w->redis = redis_bridge_create(w->loop, &cfg->redis,
+					       cfg->redis_prefix, cfg->node_id,
+					       index, &router_redis_ops, w);
+		if (!w->redis) {
+			log_msg(LOG_ERROR, "worker", "out of memory");
+			goto fail;
+		}
+	}
+	ev_timer_init(&w->_heartbeat_tick, worker_on_heartbeat_tick,
+		      TICK_SECONDS, TICK_SECONDS);
+	ev_timer_start(w->loop, &w->_heartbeat_tick);
+	ev_timer_init(&w->_sys_tick, worker_on_sys_tick, TICK_SECONDS,
+		      TICK_SECONDS);
+	ev_timer_start(w->loop, &w->_sys_tick);
+	ev_async_init(&w->_stop, worker_on_stop);
+	ev_async_start(w->loop, &w->_stop);
+	return 0;
+fail:
+	worker_destroy(w);
+	return -1;
+}
+
+void worker_run(struct worker *w)
+{
+	while (!w->_stop_requested)
+		ev_run(w->loop, EVRUN_ONCE);
+}
+
+void worker_request_stop(struct worker *w)
+{
+	w->_stop_requested = 1;
+	ev_async_send(w->loop, &w->_stop); /* async-signal-safe (libev) */
+}
+
+void worker_drain(struct worker *w)
+{
+	lws_usec_t deadline = lws_now_usecs() + DRAIN_TIMEOUT_US;
+
+	w->draining = 1;
+	log_msg(LOG_INFO, "worker", "draining %u sessions",
+		hub_session_count(w->hub));
+	hub_close_all(w->hub, CLOSE_SHUTDOWN);
+	while (hub_session_count(w->hub) && lws_now_usecs() < deadline)
+		ev_run(w->loop, EVRUN_ONCE);
+	if (hub_session_count(w->hub))
+		log_msg(LOG_WARN, "worker", "%u sessions still open at the "
+			"drain deadline; dropping them",
+			hub_session_count(w->hub));
+	/*
+	 * A session leaves the hub when lws takes over its close; lws sends
+	 * the close frame on the socket's next writable event. A few passes
+	 * that do not block send them to every peer that still reads.
+	 */
+	for (int pass = 0; pass < DRAIN_FLUSH_PASSES; pass++)
+		ev_run(w->loop, EVRUN_NOWAIT);
+}
+
+void worker_destroy(struct worker *w)
+{
+	if (w->loop) {
+		ev_timer_stop(w->loop, &w->_heartbeat_tick);
+		ev_timer_stop(w->loop, &w->_sys_tick);
+		ev_async_stop(w->loop, &w->_stop);
+	}
+	redis_bridge_destroy(w->redis);
+	w->redis = NULL;
+	if (w->context)
+		lws_context_destroy(w->context);
+	w->context = NULL;
+	if (w->loop)
+		ev_loop_destroy(w->loop);
+	w->loop = NULL;
+	hub_destroy(w->hub);
+	w->hub = NULL;
+}
 
 void worker_metrics_view(struct worker *w, struct metrics_view *v)
 {
@@ -21,29 +171,4 @@ const char *worker_redis_state(struct worker *w)
 	if (!w->redis)
 		return "disabled";
 	return redis_bridge_ready(w->redis) ? "connected" : "disconnected";
-}
-
-static void worker_on_heartbeat_tick(struct ev_loop *loop, ev_timer *t,
-				     int revents)
-{
-	struct worker *w = lws_container_of(t, struct worker, heartbeat_tick);
-
-	(void)loop;
-	(void)revents;
-	hub_tick(w->hub, hub_now_ms());
-}
-
-/*
- * A libev timer, not an lws one: lws 4.1.6 keeps its timers in a sorted
- * list, and the point of the wheel is that nothing per session is in it.
- */
-void worker_heartbeat_start(struct worker *w)
-{
-	ev_timer_init(&w->heartbeat_tick, worker_on_heartbeat_tick, 1., 1.);
-	ev_timer_start(w->loop, &w->heartbeat_tick);
-}
-
-void worker_heartbeat_stop(struct worker *w)
-{
-	ev_timer_stop(w->loop, &w->heartbeat_tick);
 }

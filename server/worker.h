@@ -1,12 +1,17 @@
 /*
- * worker — one event loop and everything that belongs to it.
+ * worker — one event loop and everything on it: the libev loop, the lws
+ * context and vhost that run on it (server/transport.h), the hub, the
+ * metrics, the Redis bridge, the timers (heartbeat wheel, $sys) and the
+ * drain (docs/design.md, "Threads and ownership").
  *
- * Each worker owns a libev loop and the lws context that runs on it (its
- * own listening socket once several workers share the port), a hub, its
- * metrics and its Redis links. The lws protocols find their worker with
- * lws_context_user(). All fields are used only on the worker's service
- * thread, except stop_requested, which the signal handler sets (followed
- * by lws_cancel_service()).
+ * A worker assumes nothing of other workers and holds no process-wide
+ * state: everything lws keeps pointers to lives in the struct. All of it
+ * is used only on the worker's thread, except worker_request_stop(), which
+ * is async-signal-safe.
+ *
+ * Life: worker_init() -> worker_run() (until a stop is requested) ->
+ * worker_drain() -> worker_destroy(). The lws protocols find their worker
+ * with worker_of().
  */
 #ifndef HERALD_WORKER_H
 #define HERALD_WORKER_H
@@ -20,22 +25,26 @@
 #include "hub.h"
 #include "metrics.h"
 #include "redis.h"
+#include "transport.h"
 
 struct worker {
-	const struct config *cfg;
-	struct lws_context *context;
+	const struct config *cfg;     /* shared, read-only */
+	int index;
 	struct ev_loop *loop;         /* the libev (epoll) loop lws runs on */
+	struct lws_context *context;
 	struct hub *hub;
 	struct metrics metrics;
 	struct redis_bridge *redis;   /* NULL with --redis-url none */
 	int redis_was_ready;          /* a later ready state is a reconnect */
-	lws_sorted_usec_list_t sys_tick; /* the $sys publication timer */
-	ev_timer heartbeat_tick;      /* drives the hub's heartbeat wheel */
+	int draining;                 /* refusing upgrades, sessions closing */
 	uint64_t started_ms;          /* wall clock at start: the seq epoch */
 	lws_usec_t started_mono;      /* for uptime */
-	int index;
-	int draining;                 /* refusing upgrades, sessions closing */
-	volatile sig_atomic_t stop_requested;
+	/* private to worker.c */
+	struct transport_conf transport_conf;
+	ev_timer _heartbeat_tick;     /* drives the hub's heartbeat wheel */
+	ev_timer _sys_tick;           /* publishes $sys */
+	ev_async _stop;               /* woken by worker_request_stop() */
+	volatile sig_atomic_t _stop_requested;
 };
 
 /* The worker that owns wsi's context. */
@@ -44,9 +53,24 @@ static inline struct worker *worker_of(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
-/* Starts / stops the once-a-second heartbeat tick on the worker's loop. */
-void worker_heartbeat_start(struct worker *w);
-void worker_heartbeat_stop(struct worker *w);
+/* Sets up worker index with its own loop, hub, lws context (listening) and
+ * Redis bridge; w is zeroed storage the caller keeps. 0, or -1 (logged,
+ * nothing left to free). */
+int worker_init(struct worker *w, const struct config *cfg, int index);
+
+/* Runs the loop until worker_request_stop(). */
+void worker_run(struct worker *w);
+
+/* Async-signal-safe: makes worker_run() return soon. */
+void worker_request_stop(struct worker *w);
+
+/* Stops accepting (503), closes every session with CLOSE_SHUTDOWN after
+ * flushing what it has queued, and runs the loop until all are gone or
+ * the drain's time is up. */
+void worker_drain(struct worker *w);
+
+/* Frees everything worker_init() made. */
+void worker_destroy(struct worker *w);
 
 /* Figures for /metrics, /api/stats and $sys. */
 void worker_metrics_view(struct worker *w, struct metrics_view *v);

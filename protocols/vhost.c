@@ -1,0 +1,147 @@
+/*
+ * vhost — one worker's lws context (server/transport.h): the listening
+ * socket, the protocols (HTTP API first, then /ws/), the mounts (the
+ * dashboard's files at /, the API paths) and TLS, on the worker's libev
+ * loop. lws glue only: every choice here is about lws 4.1.6's behaviour.
+ *
+ * Thread: the worker's thread, at start. The arrays lws keeps pointers to
+ * (protocols, the root mount, the retry policy) live in the worker's
+ * struct transport_conf, so workers share no mutable state.
+ */
+#include "transport.h"
+#include "http_api.h"
+#include "log.h"
+#include "worker.h"
+#include "ws_client.h"
+
+#include <openssl/ssl.h>
+#include <string.h>
+
+static const struct lws_protocols *const protocols_list[] = {
+	&http_api_protocol, /* first: plain HTTP requests land here */
+	&ws_client_protocol,
+};
+
+_Static_assert(sizeof(protocols_list) / sizeof(protocols_list[0]) ==
+		       TRANSPORT_PROTOCOLS,
+	       "TRANSPORT_PROTOCOLS counts the protocols of protocols_list");
+
+/* Upgrades that name no subprotocol go to the /ws/ protocol. */
+static const struct lws_protocol_vhost_options pvo_default = {
+	NULL, NULL, "default", "1"
+};
+static const struct lws_protocol_vhost_options pvo_ws = {
+	NULL, &pvo_default, WS_CLIENT_PROTOCOL_NAME, ""
+};
+
+#define API_MOUNT(next, path)                                             \
+	{ .mount_next = next, .mountpoint = path, .origin = HTTP_API_PROTOCOL_NAME, \
+	  .protocol = HTTP_API_PROTOCOL_NAME,                                     \
+	  .origin_protocol = LWSMPRO_CALLBACK,                                    \
+	  .mountpoint_len = sizeof(path) - 1 }
+
+/*
+ * lws picks the longest matching file mount but the last matching callback
+ * mount, so the catch-all "/" comes first and the API paths after it.
+ */
+static const struct lws_http_mount mount_ws = API_MOUNT(NULL, "/ws");
+static const struct lws_http_mount mount_api = API_MOUNT(&mount_ws, "/api");
+static const struct lws_http_mount mount_metrics =
+	API_MOUNT(&mount_api, "/metrics");
+static const struct lws_http_mount mount_health =
+	API_MOUNT(&mount_metrics, "/health");
+
+static void vhost_mount_root(struct lws_http_mount *root,
+			     const struct config *cfg)
+{
+	memset(root, 0, sizeof(*root));
+	root->mount_next = &mount_health;
+	root->mountpoint = "/";
+	root->mountpoint_len = 1;
+	/*
+	 * Name the protocol: lws binds a new connection to the vhost's default
+	 * protocol (the /ws/ one, for upgrades without a subprotocol), and
+	 * file serving must complete its transactions in the HTTP protocol's
+	 * callback, or a keep-alive connection serves its first file again for
+	 * every later request (seen with curl and Chromium).
+	 */
+	root->protocol = HTTP_API_PROTOCOL_NAME;
+	if (cfg->web_root) {
+		root->origin = cfg->web_root;
+		root->def = "index.html";
+		root->origin_protocol = LWSMPRO_FILE;
+	} else {
+		root->origin = HTTP_API_PROTOCOL_NAME;
+		root->origin_protocol = LWSMPRO_CALLBACK;
+	}
+}
+
+struct lws_context *transport_create(struct worker *w)
+{
+	struct transport_conf *tc = &w->transport_conf;
+	const struct config *cfg = w->cfg;
+	struct lws_context_creation_info info;
+	struct lws_context *context;
+
+	memset(tc->protocols, 0, sizeof(tc->protocols));
+	for (size_t i = 0; i < TRANSPORT_PROTOCOLS; i++) {
+		tc->protocols[i] = *protocols_list[i];
+		if (protocols_list[i] == &ws_client_protocol)
+			tc->protocols[i].rx_buffer_size =
+				(size_t)cfg->read_buffer;
+	}
+	vhost_mount_root(&tc->mount_root, cfg);
+	/*
+	 * lws's own validity pings stay off (a policy whose hangup time is 0):
+	 * lws 4.1.6 re-sorts one timer per connection in a single list on each
+	 * ping and pong, which made idle sessions cost CPU with the square of
+	 * their number. The hub pings from its own wheel (docs/design.md,
+	 * "Heartbeat and deadlines").
+	 */
+	memset(&tc->retry, 0, sizeof(tc->retry));
+
+	memset(&info, 0, sizeof(info));
+	info.port = cfg->port;
+	if (strcmp(cfg->host, "0.0.0.0")) {
+		info.iface = cfg->host;
+		if (!strchr(cfg->host, ':'))
+			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	}
+	info.protocols = tc->protocols;
+	info.pvo = &pvo_ws;
+	info.mounts = &tc->mount_root;
+	info.user = w;
+	info.retry_and_idle_policy = &tc->retry;
+	/* h2 of lws 4.1.6 stays unreachable: only http/1.1 is offered over TLS,
+	 * and plaintext "Upgrade: h2c" is refused in http_api.c */
+	info.alpn = "http/1.1";
+	if (cfg->tls_cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cfg->tls_cert;
+		info.ssl_private_key_filepath = cfg->tls_key;
+		/* TLS 1.2 and newer only */
+		info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
+				       SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	}
+	info.server_string = "herald";
+	/* room for a 4 KiB query (HANDSHAKE_MAX_QUERY) plus ordinary headers,
+	 * so herald, not lws, answers an over-long query with a 400 */
+	info.max_http_header_data = 8192;
+	info.vhost_name = "herald";
+	/*
+	 * lws runs on the worker's libev loop (epoll) instead of its own
+	 * poll(): poll() walks every socket on each wake-up, 11% of the CPU
+	 * of a 10k-subscriber fan-out (docs/benchmarks.md).
+	 */
+	info.options |= LWS_SERVER_OPTION_LIBEV;
+	tc->foreign_loops[0] = w->loop;
+	info.foreign_loops = tc->foreign_loops;
+	info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8 |
+			LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+			LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	context = lws_create_context(&info);
+	if (!context)
+		log_msg(LOG_ERROR, "worker", "cannot listen on %s:%d",
+			cfg->host, cfg->port);
+	return context;
+}
