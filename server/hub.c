@@ -57,7 +57,7 @@ static void hub_ping(struct heartbeat_watch *w, void *arg)
 	struct hub *hub = arg;
 
 	hub->metrics->pings_sent++;
-	hub_deliver_session(hub, lws_container_of(w, struct hub_session, beat),
+	hub_deliver_session(hub, lws_container_of(w, struct hub_session, _beat),
 			    hub->ping);
 }
 
@@ -65,7 +65,7 @@ static void hub_expire(struct heartbeat_watch *w, enum heartbeat_expiry why,
 		       void *arg)
 {
 	struct hub *hub = arg;
-	struct hub_session *s = lws_container_of(w, struct hub_session, beat);
+	struct hub_session *s = lws_container_of(w, struct hub_session, _beat);
 
 	if (why == HEARTBEAT_SILENT) {
 		hub->metrics->heartbeat_drops++;
@@ -118,7 +118,7 @@ void hub_destroy(struct hub *hub)
 	while (hub->sessions.head)
 		hub_session_close(hub, lws_container_of(hub->sessions.head,
 							struct hub_session,
-							in_hub));
+							_in_hub));
 	HASH_ITER(hh, hub->clients, c, ctmp)
 	{
 		HASH_DEL(hub->clients, c);
@@ -149,12 +149,12 @@ int hub_session_open(struct hub *hub, struct hub_session *s,
 		memcpy(c->id, client_id, len + 1);
 		HASH_ADD_KEYPTR(hh, hub->clients, c->id, len, c);
 	}
-	s->client = c;
+	s->_client = c;
 	s->client_id = c->id;
 	s->id = hub->next_session_id++;
-	lws_dll2_add_tail(&s->in_client, &c->sessions);
-	lws_dll2_add_tail(&s->in_hub, &hub->sessions);
-	heartbeat_watch(hub->beat, &s->beat, hub_now_ms(), s->id);
+	lws_dll2_add_tail(&s->_in_client, &c->sessions);
+	lws_dll2_add_tail(&s->_in_hub, &hub->sessions);
+	heartbeat_watch(hub->beat, &s->_beat, hub_now_ms(), s->id);
 	return 0;
 }
 
@@ -173,20 +173,20 @@ static void hub_subscription_free(struct hub *hub, struct hub_subscription *sub)
 
 void hub_session_close(struct hub *hub, struct hub_session *s)
 {
-	struct hub_client *c = s->client;
+	struct hub_client *c = s->_client;
 
 	if (!c)
 		return; /* never opened, or closed already */
-	while (s->subs.head)
+	while (s->_subs.head)
 		hub_subscription_free(
-			hub, lws_container_of(s->subs.head,
+			hub, lws_container_of(s->_subs.head,
 					      struct hub_subscription,
 					      in_session));
-	heartbeat_unwatch(&s->beat);
+	heartbeat_unwatch(&s->_beat);
 	frame_queue_clear(&s->queue);
-	lws_dll2_remove(&s->in_hub);
-	lws_dll2_remove(&s->in_client);
-	s->client = NULL;
+	lws_dll2_remove(&s->_in_hub);
+	lws_dll2_remove(&s->_in_client);
+	s->_client = NULL;
 	s->client_id = "";
 	if (!c->sessions.count) {
 		HASH_DEL(hub->clients, c);
@@ -228,7 +228,7 @@ struct hub_channel *hub_channel_find(struct hub *hub, const char *channel)
 static struct hub_subscription *hub_find_subscription(struct hub_session *s,
 						      const char *channel)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, s->subs.head)
+	lws_start_foreach_dll(struct lws_dll2 *, d, s->_subs.head)
 	{
 		struct hub_subscription *sub = lws_container_of(
 			d, struct hub_subscription, in_session);
@@ -253,7 +253,7 @@ int hub_subscribe(struct hub *hub, struct hub_session *s, const char *channel)
 
 	if (hub_find_subscription(s, channel))
 		return 0;
-	if (s->subs.count >= HUB_MAX_SUBSCRIPTIONS)
+	if (s->_subs.count >= HUB_MAX_SUBSCRIPTIONS)
 		return -1;
 	sub = calloc(1, sizeof(*sub));
 	if (!sub)
@@ -271,7 +271,7 @@ int hub_subscribe(struct hub *hub, struct hub_session *s, const char *channel)
 	sub->channel = ch;
 	sub->session = s;
 	lws_dll2_add_tail(&sub->in_channel, &ch->subs);
-	lws_dll2_add_tail(&sub->in_session, &s->subs);
+	lws_dll2_add_tail(&sub->in_session, &s->_subs);
 	return 0;
 }
 
@@ -330,7 +330,7 @@ void hub_session_end(struct hub *hub, struct hub_session *s,
 	if (s->close_code)
 		return;
 	s->close_code = code;
-	heartbeat_closing(hub->beat, &s->beat, hub_now_ms(), HUB_CLOSE_GRACE_MS);
+	heartbeat_closing(hub->beat, &s->_beat, hub_now_ms(), HUB_CLOSE_GRACE_MS);
 	hub->ops.close(s);
 }
 
@@ -366,7 +366,7 @@ unsigned hub_deliver_all(struct hub *hub, struct frame *f)
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hub->sessions.head)
 	{
 		n += hub_deliver_session(
-			hub, lws_container_of(d, struct hub_session, in_hub), f);
+			hub, lws_container_of(d, struct hub_session, _in_hub), f);
 	}
 	lws_end_foreach_dll_safe(d, d1);
 	return n;
@@ -384,7 +384,7 @@ unsigned hub_deliver_client(struct hub *hub, const char *client_id,
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, c->sessions.head)
 	{
 		n += hub_deliver_session(
-			hub, lws_container_of(d, struct hub_session, in_client),
+			hub, lws_container_of(d, struct hub_session, _in_client),
 			f);
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -414,7 +414,7 @@ void hub_close_all(struct hub *hub, enum close_code code)
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hub->sessions.head)
 	{
 		hub_session_end(hub, lws_container_of(d, struct hub_session,
-						      in_hub),
+						      _in_hub),
 				code);
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -425,7 +425,7 @@ void hub_foreach_session(struct hub *hub,
 {
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hub->sessions.head)
 	{
-		fn(lws_container_of(d, struct hub_session, in_hub), arg);
+		fn(lws_container_of(d, struct hub_session, _in_hub), arg);
 	}
 	lws_end_foreach_dll_safe(d, d1);
 }

@@ -33,18 +33,20 @@ struct hub_client;
 struct hub_channel;
 
 struct hub_session {
-	struct lws_dll2 in_hub;       /* hub->sessions */
-	struct lws_dll2 in_client;    /* client->sessions */
-	struct lws_dll2_owner subs;   /* struct hub_subscription, in_session */
-	struct hub_client *client;
-	struct frame_queue queue;
+	/* read and set by the transport */
 	void *transport;              /* the lws wsi */
+	struct frame_queue queue;     /* frames to write, oldest first */
 	struct auth_grant *grant;     /* token's channel limits; NULL: none */
 	uint64_t id;
 	const char *client_id;        /* the client's, while open; else "" */
-	struct heartbeat_watch beat;  /* pings, liveness, close deadline */
 	uint16_t close_code;          /* enum close_code; non-zero: closing,
 					 deliver nothing, read nothing */
+	/* private to hub.c */
+	struct lws_dll2 _in_hub;      /* hub->sessions */
+	struct lws_dll2 _in_client;   /* client->sessions */
+	struct lws_dll2_owner _subs;  /* struct hub_subscription, in_session */
+	struct hub_client *_client;
+	struct heartbeat_watch _beat; /* pings, liveness, close deadline */
 };
 
 struct hub_ops {
@@ -92,7 +94,7 @@ void hub_session_close(struct hub *hub, struct hub_session *s);
 /* Input arrived from s: it is alive (the heartbeat). O(1), per message. */
 static inline void hub_session_heard(struct hub_session *s, uint64_t now_ms)
 {
-	heartbeat_heard(&s->beat, now_ms);
+	heartbeat_heard(&s->_beat, now_ms);
 }
 
 /*

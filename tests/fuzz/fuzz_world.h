@@ -178,7 +178,7 @@ static inline void world_destroy(struct fuzz_world *fw)
 	for (int i = 0; i < fw->nsessions; i++) {
 		hub_session_close(fw->w.hub, &fw->s[i]);
 		FUZZ_ASSERT(fw->s[i].queue.count == 0);
-		FUZZ_ASSERT(fw->s[i].subs.count == 0);
+		FUZZ_ASSERT(fw->s[i]._subs.count == 0);
 	}
 	FUZZ_ASSERT(hub_session_count(fw->w.hub) == 0);
 	FUZZ_ASSERT(hub_client_count(fw->w.hub) == 0);

@@ -140,15 +140,15 @@ static void test_sessions_and_clients(void)
 	/* distinct, non-zero session ids; one client object per client id */
 	CHECK(a1.id != 0 && a2.id != 0 && b1.id != 0);
 	CHECK(a1.id != a2.id && a2.id != b1.id && a1.id != b1.id);
-	CHECK(a1.client != NULL);
-	CHECK(a1.client == a2.client);
-	CHECK(a1.client != b1.client);
+	CHECK(a1._client != NULL);
+	CHECK(a1._client == a2._client);
+	CHECK(a1._client != b1._client);
 	/* opening wakes and closes nothing */
 	CHECK_INT_EQ(rec.wakes, 0);
 	CHECK_INT_EQ(rec.closes, 0);
 
 	hub_session_close(hub, &a1);
-	CHECK(a1.client == NULL);
+	CHECK(a1._client == NULL);
 	CHECK_STR_EQ(a1.client_id, ""); /* not the client's, which may go */
 	CHECK_STR_EQ(a2.client_id, "alice");
 	CHECK_INT_EQ(hub_session_count(hub), 2);
@@ -671,7 +671,7 @@ static void test_session_close_releases_everything(void)
 	CHECK_INT_EQ(a.queue.count, 0);
 	CHECK_INT_EQ(a.queue.bytes, 0);
 	CHECK(a.queue.ring == NULL);
-	CHECK_INT_EQ(a.subs.count, 0);
+	CHECK_INT_EQ(a._subs.count, 0);
 	CHECK_INT_EQ(hub_channel_count(hub), 1); /* ch3, still b's */
 	CHECK(hub_channel_find(hub, "ch3") != NULL);
 	CHECK_INT_EQ(hub_session_count(hub), 1);
