@@ -55,12 +55,22 @@ static const struct option_def options[] = {
 	{ "tls-key", OPT_TEXT, "", 0, 0, "PEM private key for --tls-cert" },
 	{ "rate-limit", OPT_NUMBER, "100", 0, 1000000,
 	  "messages per second per session, burst 2x (0 disables)" },
+	{ "rate-limit-bytes", OPT_NUMBER, "262144", 0, 1L << 40,
+	  "bytes per second per session of client messages, burst 2x "
+	  "(0 disables)" },
+	{ "fanout-limit", OPT_NUMBER, "67108864", 0, 1L << 50,
+	  "bytes x recipients per second per sender of broadcast, send and "
+	  "publish, burst 2x (0 disables)" },
 	{ "max-message-size", OPT_NUMBER, "65536", 16, 64L * 1024 * 1024,
 	  "largest client message in bytes, after reassembly" },
 	{ "max-queue", OPT_NUMBER, "1048576", 1024, 1024L * 1024 * 1024,
 	  "bytes of unsent frames per session before it is a slow consumer" },
 	{ "max-connections", OPT_NUMBER, "100000", 1, 10000000,
-	  "sessions per node" },
+	  "sessions per node (fewer when the open-files limit is lower)" },
+	{ "memory-budget", OPT_TEXT, "auto", 0, 0,
+	  "bytes of unsent frames of all sessions together; past it the "
+	  "sessions holding the most are closed (1013), past 3/4 of it new "
+	  "messages are refused (auto: 1/4 of physical memory, at most 4 GiB)" },
 	{ "read-buffer", OPT_NUMBER, "128", 128, 65536,
 	  "bytes read at a time and kept per session (memory vs large messages)" },
 	{ "heartbeat", OPT_NUMBER, "25", 1, 3600,
@@ -284,12 +294,25 @@ static int config_apply(struct config *cfg, const struct option_def *o,
 			*v ? v : NULL;
 	} else if (!strcmp(name, "rate-limit")) {
 		cfg->rate_limit = num;
+	} else if (!strcmp(name, "rate-limit-bytes")) {
+		cfg->rate_limit_bytes = num;
+	} else if (!strcmp(name, "fanout-limit")) {
+		cfg->fanout_limit = num;
+	} else if (!strcmp(name, "memory-budget")) {
+		if (strcmp(v, "auto") &&
+		    parse_long(v, 1L << 20, 1L << 50, &cfg->memory_budget)) {
+			snprintf(why, sizeof(why),
+				 "expected auto or bytes from %ld to %ld",
+				 1L << 20, 1L << 50);
+			goto fail;
+		}
 	} else if (!strcmp(name, "max-message-size")) {
 		cfg->max_message_size = num;
 	} else if (!strcmp(name, "max-queue")) {
 		cfg->max_queue = num;
 	} else if (!strcmp(name, "max-connections")) {
 		cfg->max_connections = num;
+		cfg->session_limit = num;
 	} else if (!strcmp(name, "read-buffer")) {
 		cfg->read_buffer = num;
 	} else if (!strcmp(name, "heartbeat")) {

@@ -42,10 +42,17 @@ struct config {
 	const char *tls_cert;        /* both NULL, or both set */
 	const char *tls_key;
 	long rate_limit;             /* messages/s per session; 0: off */
+	long rate_limit_bytes;       /* bytes/s per session; 0: off */
+	long fanout_limit;           /* bytes x recipients/s per sender; 0: off */
+	long memory_budget;          /* bytes queued in all; 0: auto until
+					main.c sets it (fit_memory_budget) */
 	char node_id[128];
 	long max_message_size;
 	long max_queue;
 	long max_connections;
+	long session_limit;          /* what admission lets in: set by main.c
+					from --max-connections and the
+					open-files limit (fit_fd_limit) */
 	long read_buffer;            /* lws rx buffer per session, >= 128 */
 	int heartbeat;
 	enum log_level log_level;

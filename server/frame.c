@@ -107,6 +107,10 @@ int frame_queue_push(struct frame_queue *q, struct frame *f)
 	frame_queue_slots(q)[(q->head + q->count) & (q->cap - 1)] = frame_ref(f);
 	q->count++;
 	q->bytes += f->len;
+	if (q->totals) {
+		q->totals->count++;
+		q->totals->bytes += f->len;
+	}
 	return 0;
 }
 
@@ -125,6 +129,10 @@ void frame_queue_pop(struct frame_queue *q)
 	q->head = (q->head + 1) & (q->cap - 1);
 	q->count--;
 	q->bytes -= f->len;
+	if (q->totals) {
+		q->totals->count--;
+		q->totals->bytes -= f->len;
+	}
 	frame_unref(f);
 	frame_queue_shrink_if_empty(q);
 }

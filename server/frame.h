@@ -49,6 +49,13 @@ void frame_unref(struct frame *f);
 
 #define FRAME_QUEUE_INLINE 4
 
+/* Frames and payload bytes summed over many queues (the hub's: every
+ * session's queue), kept up to date by each queue that points at it. */
+struct frame_totals {
+	size_t bytes;   /* payload bytes queued */
+	size_t count;   /* frame references queued */
+};
+
 /*
  * A FIFO of frame references that counts its payload bytes (the hub bounds
  * it: hub.c, the slow-consumer policy). The first FRAME_QUEUE_INLINE slots
@@ -64,6 +71,7 @@ struct frame_queue {
 	uint32_t head;  /* index of the oldest frame */
 	uint32_t count; /* frames queued */
 	size_t bytes;   /* payload bytes queued */
+	struct frame_totals *totals; /* NULL, or sums this queue adds to */
 };
 
 /* Appends a reference to f (taking a new ref): 0, or -1 on OOM (nothing

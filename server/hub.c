@@ -47,6 +47,7 @@ struct hub {
 	struct lws_dll2_owner sessions;
 	struct hub_client *clients;   /* uthash head */
 	struct hub_channel *channels; /* uthash head */
+	struct frame_totals queued;   /* every session's queue together */
 	uint64_t next_session_id;
 	uint64_t epoch_ms;
 	uint64_t last_seq;
@@ -154,6 +155,7 @@ int hub_session_open(struct hub *hub, struct hub_session *s,
 	s->id = hub->next_session_id++;
 	lws_dll2_add_tail(&s->_in_client, &c->sessions);
 	lws_dll2_add_tail(&s->_in_hub, &hub->sessions);
+	s->queue.totals = &hub->queued;
 	heartbeat_watch(hub->beat, &s->_beat, hub_now_ms(), s->id);
 	return 0;
 }
@@ -184,6 +186,7 @@ void hub_session_close(struct hub *hub, struct hub_session *s)
 					      in_session));
 	heartbeat_unwatch(&s->_beat);
 	frame_queue_clear(&s->queue);
+	s->queue.totals = NULL;
 	lws_dll2_remove(&s->_in_hub);
 	lws_dll2_remove(&s->_in_client);
 	s->_client = NULL;
@@ -207,6 +210,39 @@ unsigned hub_client_count(const struct hub *hub)
 unsigned hub_channel_count(const struct hub *hub)
 {
 	return HASH_COUNT(hub->channels);
+}
+
+unsigned hub_client_session_count(struct hub *hub, const char *client_id)
+{
+	struct hub_client *c;
+
+	HASH_FIND_STR(hub->clients, client_id, c);
+	return c ? (unsigned)c->sessions.count : 0;
+}
+
+unsigned hub_channel_size(const struct hub_channel *ch)
+{
+	return ch ? (unsigned)ch->subs.count : 0;
+}
+
+struct hub_session *hub_find_session(struct hub *hub, const char *client_id,
+				     uint64_t id)
+{
+	struct hub_client *c;
+
+	HASH_FIND_STR(hub->clients, client_id, c);
+	if (!c)
+		return NULL;
+	lws_start_foreach_dll(struct lws_dll2 *, d, c->sessions.head)
+	{
+		struct hub_session *s =
+			lws_container_of(d, struct hub_session, _in_client);
+
+		if (s->id == id)
+			return s;
+	}
+	lws_end_foreach_dll(d);
+	return NULL;
 }
 
 int hub_has_client(struct hub *hub, const char *client_id)
@@ -291,36 +327,159 @@ void hub_next_seq(struct hub *hub, char *out, size_t outlen)
 		 ++hub->last_seq);
 }
 
+/* What a queue of count frames holding bytes of payload costs. */
+static size_t hub_cost(size_t bytes, size_t count)
+{
+	return bytes + count * HUB_FRAME_CHARGE;
+}
+
+size_t hub_queued_cost(const struct hub *hub)
+{
+	return hub_cost(hub->queued.bytes, hub->queued.count);
+}
+
+int hub_overloaded(const struct hub *hub)
+{
+	return hub->limits.memory_budget &&
+	       hub_queued_cost(hub) >= hub->limits.memory_budget / 4 * 3;
+}
+
+/* Drops s's queue, counts and logs it, and closes it with 1013. */
+static void hub_slow_consumer(struct hub *hub, struct hub_session *s,
+			      const char *why, size_t limit, unsigned lost)
+{
+	struct frame_queue *q = &s->queue;
+
+	hub->metrics->drops += q->count + lost;
+	hub->metrics->slow_consumers++;
+	log_msg(LOG_WARN, "hub",
+		"slow consumer closed client_id=%s session=%" PRIu64
+		" queued_frames=%" PRIu32 " queued_cost=%zu %s=%zu",
+		s->client_id, s->id, q->count, hub_cost(q->bytes, q->count),
+		why, limit);
+	frame_queue_clear(q);
+	hub_session_end(hub, s, CLOSE_SLOW_CONSUMER);
+}
+
+struct hub_holder {
+	size_t cost;
+	struct hub_session *s;
+};
+
+static int hub_holder_cmp(const void *a, const void *b)
+{
+	const struct hub_holder *x = a, *y = b;
+
+	return x->cost < y->cost ? 1 : x->cost > y->cost ? -1
+	       : x->s->id < y->s->id ? -1 : x->s->id > y->s->id;
+}
+
+/* The session whose queue costs the most (NULL: every queue is empty). */
+static struct hub_session *hub_largest_holder(struct hub *hub)
+{
+	struct hub_session *best = NULL;
+	size_t most = 0;
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, hub->sessions.head)
+	{
+		struct hub_session *s =
+			lws_container_of(d, struct hub_session, _in_hub);
+		size_t c = hub_cost(s->queue.bytes, s->queue.count);
+
+		if (s->queue.count && c > most) {
+			most = c;
+			best = s;
+		}
+	}
+	lws_end_foreach_dll(d);
+	return best;
+}
+
+/*
+ * The memory budget is about to be passed by need more: sheds the
+ * sessions holding the most, largest first, until the queues together
+ * cost at most half the budget (so that shedding, a walk over every
+ * session, happens once per half a budget of growth, not per frame).
+ */
+static void hub_shed(struct hub *hub, size_t need)
+{
+	size_t budget = hub->limits.memory_budget, target = budget / 2;
+	struct hub_holder *all;
+	size_t n = 0;
+
+	target = need < target ? target - need : 0;
+	all = calloc(hub->sessions.count ? hub->sessions.count : 1,
+		     sizeof(*all));
+	if (!all) { /* no memory for the list: one walk per session shed */
+		struct hub_session *s;
+
+		while (hub_queued_cost(hub) > target &&
+		       (s = hub_largest_holder(hub))) {
+			hub->metrics->memory_sheds++;
+			hub_slow_consumer(hub, s, "memory_budget", budget, 0);
+		}
+		return;
+	}
+	lws_start_foreach_dll(struct lws_dll2 *, d, hub->sessions.head)
+	{
+		struct hub_session *s =
+			lws_container_of(d, struct hub_session, _in_hub);
+
+		if (s->queue.count) {
+			all[n].cost = hub_cost(s->queue.bytes, s->queue.count);
+			all[n++].s = s;
+		}
+	}
+	lws_end_foreach_dll(d);
+	qsort(all, n, sizeof(*all), hub_holder_cmp);
+	for (size_t i = 0; i < n && hub_queued_cost(hub) > target; i++) {
+		hub->metrics->memory_sheds++;
+		hub_slow_consumer(hub, all[i].s, "memory_budget", budget, 0);
+	}
+	free(all);
+}
+
 /*
  * The slow-consumer policy, whole (docs/design.md, "Slow consumers"):
- * - what counts: the payload bytes of the frames queued for s and not yet
- *   written (frame_queue.bytes);
- * - the limit: --max-queue, except that an empty queue takes one frame
- *   however large, so a message of --max-message-size reaches a reader
- *   that keeps up;
- * - the decision: a frame that would take s past the limit makes it a
- *   slow consumer;
- * - what follows: its queue is dropped at once (memory stays bounded), it
- *   is counted (slow_consumers; its lost frames in drops) and logged once,
- *   and it is closed with CLOSE_SLOW_CONSUMER through hub_session_end(),
- *   whose deadline drops it if it never reads again.
+ * - what counts: what the frames queued for s and not yet written cost,
+ *   their payload bytes plus HUB_FRAME_CHARGE each (a queued empty frame
+ *   is not free), and their number;
+ * - the limits: --max-queue and HUB_QUEUE_MAX_FRAMES per session, except
+ *   that an empty queue takes one frame however large, so a message of
+ *   --max-message-size reaches a reader that keeps up; and --memory-budget
+ *   for every session's queue together;
+ * - the decision: a frame that would take s past its limits makes it a
+ *   slow consumer; a frame that would take the queues together past the
+ *   memory budget first sheds the sessions holding the most (hub_shed),
+ *   s among them if it is one of those;
+ * - what follows: a slow consumer's queue is dropped at once (memory stays
+ *   bounded), it is counted (slow_consumers, and memory_sheds for the
+ *   budget; its lost frames in drops) and logged once, and it is closed
+ *   with CLOSE_SLOW_CONSUMER through hub_session_end(), whose deadline
+ *   drops it if it never reads again.
  * Returns 0 when s can take f, -1 when s has just been closed instead.
  */
 static int hub_check_output_limit(struct hub *hub, struct hub_session *s,
 				  const struct frame *f)
 {
 	struct frame_queue *q = &s->queue;
+	size_t cost = hub_cost(f->len, 1);
 
-	if (!q->count || q->bytes + f->len <= hub->limits.max_queue)
+	if (hub->limits.memory_budget &&
+	    hub_queued_cost(hub) + cost > hub->limits.memory_budget) {
+		hub_shed(hub, cost);
+		if (s->close_code)
+			return -1; /* s was one of the largest: shed */
+	}
+	if (!q->count)
 		return 0;
-	hub->metrics->drops += q->count + 1;
-	hub->metrics->slow_consumers++;
-	log_msg(LOG_WARN, "hub",
-		"slow consumer closed client_id=%s session=%" PRIu64
-		" queued_bytes=%zu limit=%zu",
-		s->client_id, s->id, q->bytes, hub->limits.max_queue);
-	frame_queue_clear(q);
-	hub_session_end(hub, s, CLOSE_SLOW_CONSUMER);
+	if (q->count < HUB_QUEUE_MAX_FRAMES &&
+	    hub_cost(q->bytes, q->count) + cost <= hub->limits.max_queue)
+		return 0;
+	hub_slow_consumer(hub, s, q->count < HUB_QUEUE_MAX_FRAMES
+			  ? "max_queue" : "max_frames",
+			  q->count < HUB_QUEUE_MAX_FRAMES
+			  ? hub->limits.max_queue : HUB_QUEUE_MAX_FRAMES, 1);
 	return -1;
 }
 

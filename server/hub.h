@@ -5,9 +5,12 @@
  * same client_id; a channel is a set of subscribed sessions. Delivery puts
  * one reference to an already-encoded frame on each recipient's bounded
  * queue and asks the transport to write (hub_ops.wake). A session whose
- * queue passes max_queue bytes is a slow consumer: its queue is dropped at
- * once (memory stays bounded), it is counted, and the transport is asked
- * to close it (hub_ops.close).
+ * queue passes max_queue (payload plus HUB_FRAME_CHARGE per frame) is a
+ * slow consumer: its queue is dropped at once (memory stays bounded), it
+ * is counted, and the transport is asked to close it (hub_ops.close).
+ * Every queue together is bounded too (memory_budget): past it the
+ * sessions holding the most are shed the same way, and past three
+ * quarters of it hub_overloaded() tells callers to refuse new messages.
  *
  * Thread: one worker's lws service thread; everything here is per worker.
  * The transport owns struct hub_session storage (it lives in the lws
@@ -24,6 +27,7 @@
 #include "heartbeat.h"
 #include "metrics.h"
 #include "names.h"
+#include "rate.h"
 
 #define HUB_MAX_SUBSCRIPTIONS 256
 
@@ -41,6 +45,8 @@ struct hub_session {
 	const char *client_id;        /* the client's, while open; else "" */
 	uint16_t close_code;          /* enum close_code; non-zero: closing,
 					 deliver nothing, read nothing */
+	/* read and set by the router */
+	struct rate_budget fanout;    /* bytes x recipients this session sent */
 	/* private to hub.c */
 	struct lws_dll2 _in_hub;      /* hub->sessions */
 	struct lws_dll2 _in_client;   /* client->sessions */
@@ -61,10 +67,23 @@ struct hub_ops {
 };
 
 struct hub_limits {
-	size_t max_queue;          /* bytes of unsent frames per session */
+	size_t max_queue;          /* cost of unsent frames per session */
+	size_t memory_budget;      /* cost of every session's unsent frames
+				      together; 0: unbounded */
 	long max_sessions;
 	unsigned heartbeat_s;      /* ping period; 0 counts as 1 */
 };
+
+/*
+ * What a queued frame costs beside its payload: the struct frame with its
+ * LWS_PRE headroom in a heap block of its own (48 bytes with glibc's
+ * malloc for an empty frame) and its slot in the queue's ring (8 bytes,
+ * up to twice that while the ring is half full). docs/design.md, "Slow
+ * consumers".
+ */
+#define HUB_FRAME_CHARGE 64
+/* Frames one session may have queued, whatever they cost. */
+#define HUB_QUEUE_MAX_FRAMES 65536
 
 /* How long a close herald starts may take before the session is dropped. */
 #define HUB_CLOSE_GRACE_MS 3000
@@ -116,6 +135,23 @@ void hub_tick(struct hub *hub, uint64_t now_ms);
 unsigned hub_session_count(const struct hub *hub);
 unsigned hub_client_count(const struct hub *hub);
 unsigned hub_channel_count(const struct hub *hub);
+
+/* Sessions of client_id here (0: none) / local subscribers of ch. */
+unsigned hub_client_session_count(struct hub *hub, const char *client_id);
+unsigned hub_channel_size(const struct hub_channel *ch);
+
+/* The session of client_id with this id, or NULL when it is gone. */
+struct hub_session *hub_find_session(struct hub *hub, const char *client_id,
+				     uint64_t id);
+
+/* What every session's queue costs together now (payload bytes plus
+ * HUB_FRAME_CHARGE per frame): the figure memory_budget bounds. */
+size_t hub_queued_cost(const struct hub *hub);
+
+/* Whether the queues together hold three quarters of memory_budget or
+ * more: new messages from clients and HTTP callers are then refused
+ * (docs/protocol.md, "overloaded"). */
+int hub_overloaded(const struct hub *hub);
 
 /* Whether client_id has a session on this hub. */
 int hub_has_client(struct hub *hub, const char *client_id);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 static struct worker *volatile signal_target;
 
@@ -44,8 +45,10 @@ static void install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* open files beside the sessions: HTTP clients, Redis links, served files */
+/* open files beside the sessions when --max-connections sets the limit */
 #define FD_RESERVE 1024
+/* the least and most that the reserve under a given limit may be */
+#define FD_RESERVE_MIN 64
 
 /*
  * lws sizes its fd tables from the soft open-files limit when the context
@@ -54,40 +57,138 @@ static void install_signals(void)
  * default of 1024, or herald would refuse connections near 1,000 whatever
  * --max-connections says; lowered from a huge one, because the Debian
  * build of lws 4.1.6 scans its whole fd table each time a socket closes
- * (docs/benchmarks.md).
+ * (docs/benchmarks.md). Returns the soft limit in force.
  */
-static void fit_fd_limit(long max_connections)
+static rlim_t fit_fd_limit(long max_connections)
 {
 	rlim_t want = (rlim_t)max_connections + FD_RESERVE;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
+		return want;
 	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
 		log_msg(LOG_WARN, "main", "--max-connections %ld needs %lu open "
-			"files; the hard limit is %lu, so connections past about "
-			"%lu are refused", max_connections, (unsigned long)want,
-			(unsigned long)rl.rlim_max,
-			(unsigned long)(rl.rlim_max > FD_RESERVE
-					? rl.rlim_max - FD_RESERVE : 0));
+			"files; the hard limit is %lu, so sessions are limited "
+			"to fewer (see the session limit below)",
+			max_connections, (unsigned long)want,
+			(unsigned long)rl.rlim_max);
 		want = rl.rlim_max;
 	}
 	if (want == rl.rlim_cur)
-		return;
+		return want;
 	rl.rlim_cur = want;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
 		log_msg(LOG_WARN, "main", "cannot set the open-files limit to "
 			"%lu: %s", (unsigned long)want, strerror(errno));
-	else
-		log_msg(LOG_INFO, "main", "open-files limit set to %lu",
-			(unsigned long)want);
+		getrlimit(RLIMIT_NOFILE, &rl);
+		return rl.rlim_cur;
+	}
+	log_msg(LOG_INFO, "main", "open-files limit set to %lu",
+		(unsigned long)want);
+	return want;
+}
+
+/* The open files kept out of the sessions' reach under limit: an eighth
+ * of it, from FD_RESERVE_MIN to FD_RESERVE. */
+static rlim_t fd_reserve(rlim_t limit)
+{
+	rlim_t r = limit / 8;
+
+	return r < FD_RESERVE_MIN ? FD_RESERVE_MIN
+	       : r > FD_RESERVE ? FD_RESERVE : r;
+}
+
+/*
+ * At the open-files limit (docs/security.md, "Open files"): sessions are
+ * limited to min(--max-connections, limit - reserve), so upgrades past it
+ * get 503 while the reserve keeps room for HTTP (/health), the 503s
+ * themselves, Redis reconnects and the log. And lws must never meet
+ * EMFILE: lws 4.1.6 logs the failed accept() and returns, the listening
+ * socket stays readable, and the loop spins on it. So the lws context is
+ * created under a soft limit half a reserve lower: lws then sizes its fd
+ * table to that, and when the table is full it takes the listening socket
+ * out of its poll set by itself (and puts it back when a connection
+ * closes), or accepts and closes a socket numbered past its table; the
+ * other half of the reserve stays free for what is not lws's (Redis
+ * links, the log). Returns the lower limit to create the context under
+ * (0: leave it).
+ */
+static rlim_t fit_session_limit(struct config *cfg, rlim_t limit)
+{
+	rlim_t reserve = fd_reserve(limit);
+	long fit = limit > reserve ? (long)(limit - reserve) : 1;
+
+	cfg->session_limit = cfg->max_connections < fit ? cfg->max_connections
+							: fit;
+	if (cfg->session_limit < cfg->max_connections)
+		log_msg(LOG_WARN, "main", "session limit %ld (open-files limit "
+			"%lu less %lu kept for HTTP, Redis and the log), not "
+			"--max-connections %ld", cfg->session_limit,
+			(unsigned long)limit, (unsigned long)reserve,
+			cfg->max_connections);
+	return limit > reserve / 2 ? limit - reserve / 2 : 0;
+}
+
+static void set_soft_fd_limit(rlim_t soft)
+{
+	struct rlimit rl;
+
+	if (!soft || getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rl.rlim_cur = soft;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_msg(LOG_WARN, "main", "cannot set the open-files limit to "
+			"%lu: %s", (unsigned long)soft, strerror(errno));
+}
+
+#define MEMORY_BUDGET_CAP (4ULL << 30)
+#define MEMORY_BUDGET_FLOOR (64ULL << 20)
+
+/* A cgroup v2 memory limit, when herald runs under one (0: none). */
+static unsigned long long cgroup_memory_limit(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0; /* "max" */
+	fclose(f);
+	return v;
+}
+
+/*
+ * --memory-budget auto: a quarter of the memory herald may use (physical
+ * memory, or its cgroup's limit when lower), at most MEMORY_BUDGET_CAP and
+ * at least MEMORY_BUDGET_FLOOR (docs/security.md, "Memory").
+ */
+static void fit_memory_budget(struct config *cfg)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	unsigned long long mem = pages > 0 && page > 0
+		? (unsigned long long)pages * (unsigned long long)page : 0;
+	unsigned long long cg = cgroup_memory_limit(), b;
+
+	if (cfg->memory_budget)
+		return;
+	if (cg && (!mem || cg < mem))
+		mem = cg;
+	b = mem ? mem / 4 : MEMORY_BUDGET_CAP;
+	if (b > MEMORY_BUDGET_CAP)
+		b = MEMORY_BUDGET_CAP;
+	if (b < MEMORY_BUDGET_FLOOR)
+		b = MEMORY_BUDGET_FLOOR;
+	cfg->memory_budget = (long)b;
 }
 
 int main(int argc, char **argv, char **envp)
 {
 	static struct config cfg;
 	static struct worker w;
+	rlim_t fd_limit, lws_fd_limit;
 	char err[512];
+	int rc;
 
 	switch (config_parse(&cfg, argc, argv, envp, stdout, err, sizeof(err))) {
 	case CONFIG_EXIT_OK:
@@ -104,19 +205,26 @@ int main(int argc, char **argv, char **envp)
 	}
 	log_configure(cfg.log_level, cfg.log_format);
 	log_route_lws();
-	fit_fd_limit(cfg.max_connections);
+	fd_limit = fit_fd_limit(cfg.max_connections);
+	lws_fd_limit = fit_session_limit(&cfg, fd_limit);
+	fit_memory_budget(&cfg);
 
-	if (worker_init(&w, &cfg, 0))
+	set_soft_fd_limit(lws_fd_limit);
+	rc = worker_init(&w, &cfg, 0);
+	set_soft_fd_limit(fd_limit);
+	if (rc)
 		return 1;
 	signal_target = &w;
 	install_signals();
 	log_msg(LOG_INFO, "main",
-		"herald listening on %s:%d (%s) node=%s web_root=%s redis=%s",
+		"herald listening on %s:%d (%s) node=%s web_root=%s redis=%s "
+		"session_limit=%ld memory_budget=%ld",
 		cfg.host, cfg.port, cfg.tls_cert ? "wss/https" : "ws/http",
 		cfg.node_id,
 		cfg.web_root ? cfg.web_root : "none",
 		cfg.redis.kind == REDIS_NONE ? "none"
-		: cfg.redis.kind == REDIS_UNIX ? cfg.redis.path : cfg.redis.host);
+		: cfg.redis.kind == REDIS_UNIX ? cfg.redis.path : cfg.redis.host,
+		cfg.session_limit, cfg.memory_budget);
 	service_notify_ready();
 
 	worker_run(&w);

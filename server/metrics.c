@@ -59,6 +59,12 @@ static const struct counter_def counters[] = {
 		"sessions dropped after twice the heartbeat without input"),
 	COUNTER(close_deadline_drops, "herald_close_deadline_drops_total",
 		"sessions dropped because a close herald started did not finish"),
+	COUNTER(memory_sheds, "herald_memory_budget_sheds_total",
+		"sessions closed with 1013 to keep the queues within --memory-budget"),
+	COUNTER(overloaded, "herald_overloaded_refusals_total",
+		"client and HTTP messages refused while the queues held 3/4 of --memory-budget"),
+	COUNTER(publishes_unconfirmed, "herald_redis_publishes_unconfirmed_total",
+		"PUBLISHes whose Redis link was lost before Redis confirmed them"),
 };
 
 #define COUNTER_COUNT (sizeof(counters) / sizeof(counters[0]))
@@ -115,8 +121,20 @@ size_t metrics_render_prometheus(const struct metrics_view *v, char *buf,
 	       "herald_channels %u\n"
 	       "# HELP herald_uptime_seconds seconds since start\n"
 	       "# TYPE herald_uptime_seconds gauge\n"
-	       "herald_uptime_seconds %.3f\n",
-	       v->sessions, v->clients, v->channels, v->uptime_seconds);
+	       "herald_uptime_seconds %.3f\n"
+	       "# HELP herald_queued_bytes what the unsent frames of every "
+	       "session cost (payload + 64 bytes per frame)\n"
+	       "# TYPE herald_queued_bytes gauge\n"
+	       "herald_queued_bytes %zu\n"
+	       "# HELP herald_memory_budget_bytes --memory-budget in effect\n"
+	       "# TYPE herald_memory_budget_bytes gauge\n"
+	       "herald_memory_budget_bytes %zu\n"
+	       "# HELP herald_session_limit sessions this node lets in "
+	       "(--max-connections and the open-files limit)\n"
+	       "# TYPE herald_session_limit gauge\n"
+	       "herald_session_limit %ld\n",
+	       v->sessions, v->clients, v->channels, v->uptime_seconds,
+	       v->queued_cost, v->memory_budget, v->session_limit);
 	for (size_t i = 0; i < COUNTER_COUNT; i++)
 		append(buf, len, &used,
 		       "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
@@ -143,6 +161,14 @@ json_t *metrics_render_json(const struct metrics_view *v)
 			      (json_int_t)v->channels, "redis",
 			      v->redis_state);
 
+	if (o) {
+		json_object_set_new(o, "queued_bytes",
+				    json_integer((json_int_t)v->queued_cost));
+		json_object_set_new(o, "memory_budget",
+				    json_integer((json_int_t)v->memory_budget));
+		json_object_set_new(o, "session_limit",
+				    json_integer((json_int_t)v->session_limit));
+	}
 	for (size_t i = 0; o && i < COUNTER_COUNT; i++)
 		json_object_set_new(
 			o, counters[i].json_name,

@@ -33,6 +33,9 @@ struct metrics {
 	uint64_t pings_sent;          /* heartbeat pings to silent sessions */
 	uint64_t heartbeat_drops;     /* sessions dropped: no answer to a ping */
 	uint64_t close_deadline_drops; /* closes herald started that timed out */
+	uint64_t memory_sheds;        /* slow consumers shed for the memory budget */
+	uint64_t overloaded;          /* messages refused: memory budget */
+	uint64_t publishes_unconfirmed; /* PUBLISHes lost with a Redis link */
 };
 
 /* Everything the renderers show. */
@@ -43,6 +46,9 @@ struct metrics_view {
 	unsigned clients;
 	unsigned channels;
 	const char *redis_state;      /* connected, disconnected, disabled */
+	size_t queued_cost;           /* every queue's cost (hub_queued_cost) */
+	size_t memory_budget;         /* its bound; 0: none */
+	long session_limit;           /* upgrades past it get 503 */
 	double uptime_seconds;
 };
 

@@ -4,6 +4,8 @@
  */
 #include "rate.h"
 
+#include <stdint.h>
+
 #define UNIT 1000000ULL
 
 enum rate_verdict rate_take(struct rate_bucket *b, long rate, uint64_t now_us)
@@ -35,4 +37,42 @@ enum rate_verdict rate_take(struct rate_bucket *b, long rate, uint64_t now_us)
 		b->refused = 0;
 	}
 	return ++b->refused > abuse ? RATE_ABUSE : RATE_LIMITED;
+}
+
+/* Budgets: elapsed time is clamped to an hour before it is multiplied by
+ * the rate, and the product is taken in 128 bits, so no flag value can
+ * overflow it; a cost is clamped to an hour of the rate, so an hour
+ * refills any budget and repays any debt. */
+#define BUDGET_MAX_ELAPSED_US (3600 * UNIT)
+
+int rate_spend(struct rate_budget *b, uint64_t rate, uint64_t cost,
+	       uint64_t now_us)
+{
+	int64_t cap = rate > INT64_MAX / 2 ? INT64_MAX : (int64_t)(2 * rate);
+
+	if (!b->last_us || now_us < b->last_us) {
+		if (!b->last_us || b->credit > 0)
+			b->credit = cap; /* first use, or a clock step back */
+	} else {
+		uint64_t elapsed = now_us - b->last_us;
+		unsigned __int128 gain;
+
+		if (elapsed > BUDGET_MAX_ELAPSED_US)
+			elapsed = BUDGET_MAX_ELAPSED_US;
+		gain = (unsigned __int128)elapsed * rate / UNIT;
+		if (gain >= (unsigned __int128)((__int128)cap - b->credit))
+			b->credit = cap;
+		else
+			b->credit += (int64_t)gain;
+	}
+	b->last_us = now_us;
+	if (b->credit <= 0)
+		return -1;
+	/* no message costs more than an hour of the budget */
+	if (rate <= (uint64_t)INT64_MAX / 4 / 3600 && cost > rate * 3600)
+		cost = rate * 3600;
+	else if (cost > (uint64_t)INT64_MAX / 4)
+		cost = (uint64_t)INT64_MAX / 4;
+	b->credit -= (int64_t)cost;
+	return 0;
 }

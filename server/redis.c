@@ -72,6 +72,7 @@ struct redis_bridge {
 	int stopping;
 	ev_timer tick;
 	double ping_sent;        /* 0: no keepalive outstanding */
+	unsigned long unconfirmed; /* PUBLISHes lost since the last log line */
 };
 
 static void link_start(struct redis_link *l);
@@ -325,6 +326,12 @@ static void bridge_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		    now - links[i]->started > HANDSHAKE_DEADLINE_S)
 			link_drop(links[i], "no answer to the handshake");
 
+	if (b->unconfirmed) {
+		log_msg(LOG_WARN, "redis", "%lu PUBLISHes lost with the command "
+			"link before Redis confirmed them; their senders are "
+			"told (unconfirmed)", b->unconfirmed);
+		b->unconfirmed = 0;
+	}
 	if (b->ready && b->ping_sent &&
 	    now - b->ping_sent > KEEPALIVE_DEADLINE_S) {
 		link_drop(&b->sub, "keepalive deadline passed");
@@ -395,8 +402,21 @@ int redis_bridge_ready(const struct redis_bridge *b)
 	return b && b->ready;
 }
 
+/* The reply to one PUBLISH (NULL: its context went before Redis answered). */
+static void on_publish_reply(redisAsyncContext *ac, void *reply, void *tag)
+{
+	struct redis_link *l = ac->data;
+	struct redis_bridge *b = l->b;
+	const redisReply *r = reply;
+	int confirmed = r && r->type == REDIS_REPLY_INTEGER;
+
+	if (!confirmed && !b->stopping)
+		b->unconfirmed++;
+	b->ops.on_published(b->arg, tag, confirmed, b->stopping);
+}
+
 int redis_bridge_publish(struct redis_bridge *b, const char *channel,
-			 const char *payload, size_t len)
+			 const char *payload, size_t len, void *tag)
 {
 	char full[512];
 	int n;
@@ -406,6 +426,7 @@ int redis_bridge_publish(struct redis_bridge *b, const char *channel,
 	n = snprintf(full, sizeof(full), "%s%s", b->prefix, channel);
 	if (n < 0 || n >= (int)sizeof(full))
 		return -1;
-	return redisAsyncCommand(b->cmd.ac, NULL, NULL, "PUBLISH %b %b", full,
-				 (size_t)n, payload, len) == REDIS_OK ? 0 : -1;
+	return redisAsyncCommand(b->cmd.ac, on_publish_reply, tag,
+				 "PUBLISH %b %b", full, (size_t)n, payload,
+				 len) == REDIS_OK ? 0 : -1;
 }

@@ -18,7 +18,8 @@
  * Ownership: the bridge owns its hiredis contexts and timers; the loop is
  * the caller's and must outlive the bridge. Replies belong to hiredis and
  * are never freed here. The ops callbacks run on the loop thread, never
- * from inside redis_bridge_create() or redis_bridge_destroy().
+ * from inside redis_bridge_create() or redis_bridge_destroy(), except
+ * on_published with stopping set (so that its tag is freed).
  */
 #ifndef HERALD_REDIS_H
 #define HERALD_REDIS_H
@@ -37,6 +38,13 @@ struct redis_bridge_ops {
 			   const char *payload, size_t payload_len);
 	/* The bridge became ready (1) or stopped being ready (0). */
 	void (*on_state)(void *arg, int ready);
+	/* A PUBLISH that redis_bridge_publish() queued is settled: Redis
+	 * confirmed it (confirmed 1), or its link was lost or Redis answered
+	 * an error first (0: it may or may not have been delivered). Runs
+	 * exactly once per such PUBLISH, with its tag; inside
+	 * redis_bridge_destroy() with stopping 1, only to free the tag. */
+	void (*on_published)(void *arg, void *tag, int confirmed,
+			     int stopping);
 };
 
 /* Creates the bridge on loop and starts connecting; NULL on OOM. target
@@ -56,8 +64,10 @@ void redis_bridge_destroy(struct redis_bridge *b);
 int redis_bridge_ready(const struct redis_bridge *b);
 
 /* PUBLISH <prefix><channel> payload on the command link. Returns 0 when
- * queued, -1 when the bridge is not ready (the caller delivers locally). */
+ * queued (ops.on_published will run once with tag), -1 when the bridge is
+ * not ready (nothing queued, tag untouched: the caller delivers locally).
+ * PUBLISHes lost with the link are counted and logged once a second. */
 int redis_bridge_publish(struct redis_bridge *b, const char *channel,
-			 const char *payload, size_t len);
+			 const char *payload, size_t len, void *tag);
 
 #endif

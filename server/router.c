@@ -22,6 +22,7 @@
 #include "message.h"
 #include "redis.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define SEQ_MAX 48
@@ -134,42 +135,146 @@ static void deliver_internal(struct worker *w, const struct route_target *t,
 	}
 }
 
-/* Sends a message through Redis; -1 when it must stay local. */
+/*
+ * Who to tell when a client's PUBLISH is lost with the Redis link before
+ * Redis confirmed it (router_on_published): the session that sent it and
+ * the id of its message.
+ */
+struct router_sender {
+	uint64_t session;
+	json_t *id;          /* the message's id, or NULL */
+	char client_id[];
+};
+
+static struct router_sender *router_sender_new(const struct hub_session *s,
+					       json_t *id)
+{
+	size_t n = strlen(s->client_id);
+	struct router_sender *r = malloc(sizeof(*r) + n + 1);
+
+	if (!r)
+		return NULL;
+	r->session = s->id;
+	r->id = id ? json_incref(id) : NULL;
+	memcpy(r->client_id, s->client_id, n + 1);
+	return r;
+}
+
+static void router_sender_free(struct router_sender *r)
+{
+	if (!r)
+		return;
+	json_decref(r->id);
+	free(r);
+}
+
+/* Sends a message through Redis; -1 when it must stay local. sender (may
+ * be NULL) is told if the PUBLISH is lost before Redis confirms it. */
 static int route_via_redis(struct worker *w, const struct route_target *t,
-			   const char *text)
+			   const char *text, const struct hub_session *sender,
+			   json_t *id)
 {
 	char name[ROUTE_NAME_MAX];
+	struct router_sender *tag = NULL;
 
 	if (!redis_bridge_ready(w->redis) || !text)
 		return -1;
 	route_redis_name(t, name);
-	return redis_bridge_publish(w->redis, name, text, strlen(text));
+	if (sender && !(tag = router_sender_new(sender, id)))
+		return -1; /* out of memory: deliver here at least */
+	if (redis_bridge_publish(w->redis, name, text, strlen(text), tag)) {
+		router_sender_free(tag);
+		return -1;
+	}
+	return 0;
 }
 
-/* A client's broadcast, send or publish (t internal): through Redis in an
- * envelope when it is ready, so every node delivers it; else here. */
-static void route_client_message(struct worker *w,
-				 const struct route_target *t,
-				 const char *from, json_t *data)
+/* Local recipients of t, at least 1 (the fan-out budget's multiplier; a
+ * message for another node's sessions costs what one recipient does). */
+static uint64_t router_recipients(struct worker *w,
+				  const struct route_target *t)
 {
-	json_t *env = json_pack("{s:s, s:O}", "from", from, "data",
+	unsigned n = 0;
+
+	switch (t->kind) {
+	case ROUTE_BROADCAST:
+		n = hub_session_count(w->hub);
+		break;
+	case ROUTE_CLIENT:
+		n = hub_client_session_count(w->hub, t->name);
+		break;
+	case ROUTE_CHANNEL:
+		n = hub_channel_size(hub_channel_find(w->hub, t->name));
+		break;
+	case ROUTE_KEEPALIVE:
+		break;
+	}
+	return n ? n : 1;
+}
+
+static void router_ack(struct worker *w, struct hub_session *s, json_t *id);
+
+/*
+ * A client's broadcast, send or publish (t internal). Everything that can
+ * refuse it comes before the ack, because a message herald acks is
+ * delivered (docs/protocol.md, "Errors"):
+ * - its Redis envelope {"from","data"} must fit --max-message-size, the
+ *   bound every node checks when it comes back from Redis (checked with
+ *   or without Redis, so a client sees one rule);
+ * - the node must not be overloaded (hub_overloaded: the memory budget);
+ * - the sender's --fanout-limit budget must take envelope bytes x local
+ *   recipients (docs/security.md, "Rate limits").
+ * Then the ack, then Redis in the envelope when it is ready, so that every
+ * node delivers it; else delivery here.
+ */
+static void route_client_message(struct worker *w, struct hub_session *s,
+				 const struct route_target *t, json_t *data,
+				 json_t *id)
+{
+	json_t *env = json_pack("{s:s, s:O}", "from", s->client_id, "data",
 				data ? data : json_null());
 	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+	size_t len = text ? strlen(text) : 0;
 
-	if (route_via_redis(w, t, text))
-		deliver_internal(w, t, from, data);
+	if (!text) {
+		router_error(w, s, "internal", "out of memory", id);
+	} else if (len > (size_t)w->cfg->max_message_size) {
+		router_error(w, s, "too_big", "the message with its sender "
+			     "(from) is over max-message-size", id);
+	} else if (hub_overloaded(w->hub)) {
+		w->metrics.overloaded++;
+		router_error(w, s, "overloaded", "the server is over its "
+			     "memory budget; try again later", id);
+	} else if (w->cfg->fanout_limit &&
+		   rate_spend(&s->fanout, (uint64_t)w->cfg->fanout_limit,
+			      (uint64_t)len * router_recipients(w, t),
+			      (uint64_t)lws_now_usecs())) {
+		w->metrics.rate_limited++;
+		router_error(w, s, "rate_limited", "over the fan-out limit "
+			     "(bytes x recipients per second)", id);
+	} else {
+		router_ack(w, s, id);
+		if (route_via_redis(w, t, text, s, id))
+			deliver_internal(w, t, s->client_id, data);
+	}
 	free(text);
 	json_decref(env);
 }
 
-void router_publish(struct worker *w, const struct route_target *t,
-		    json_t *data)
+int router_publish(struct worker *w, const struct route_target *t,
+		   json_t *data)
 {
-	char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text;
 
-	if (route_via_redis(w, t, text))
+	if (hub_overloaded(w->hub)) {
+		w->metrics.overloaded++;
+		return -1;
+	}
+	text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (route_via_redis(w, t, text, NULL, NULL))
 		router_notify(w, t, data);
 	free(text);
+	return 0;
 }
 
 /* An internal envelope {"from":F,"data":X} from another node (or this one). */
@@ -265,9 +370,38 @@ static void router_on_redis_state(void *arg, int ready)
 	router_redis_state(arg, ready);
 }
 
+/*
+ * A PUBLISH is settled. One lost with its link before Redis confirmed it
+ * may or may not have reached Redis: delivering it here could duplicate
+ * it on this node (the subscriber link may have brought it back already)
+ * and would still miss the other nodes, so herald tells its sender
+ * instead, with the id of the message it acked, and the sender decides
+ * whether to send it again (docs/protocol.md, "unconfirmed"). Lost HTTP
+ * publishes were answered 202 already: they are counted and logged.
+ */
+static void router_on_published(void *arg, void *tag, int confirmed,
+				int stopping)
+{
+	struct worker *w = arg;
+	struct router_sender *r = tag;
+	struct hub_session *s;
+
+	if (!confirmed && !stopping) {
+		w->metrics.publishes_unconfirmed++;
+		if (r && (s = hub_find_session(w->hub, r->client_id,
+					       r->session)))
+			router_error(w, s, "unconfirmed",
+				     "the Redis link was lost before Redis "
+				     "confirmed this message: it may not have "
+				     "been delivered", r->id);
+	}
+	router_sender_free(r);
+}
+
 const struct redis_bridge_ops router_redis_ops = {
 	.on_message = router_on_redis_message,
 	.on_state = router_on_redis_state,
+	.on_published = router_on_published,
 };
 
 int router_subscribe(struct worker *w, struct hub_session *s,
@@ -303,14 +437,12 @@ void router_client_text(struct worker *w, struct hub_session *s,
 		router_reply(w, s, message_frame_reply("pong", NULL, m.id));
 		break;
 	case MSG_BROADCAST:
-		router_ack(w, s, m.id);
 		route_broadcast(&t, 1);
-		route_client_message(w, &t, s->client_id, m.data);
+		route_client_message(w, s, &t, m.data, m.id);
 		break;
 	case MSG_SEND:
-		router_ack(w, s, m.id);
 		route_client(&t, m.target, 1);
-		route_client_message(w, &t, s->client_id, m.data);
+		route_client_message(w, s, &t, m.data, m.id);
 		break;
 	case MSG_PUBLISH:
 		if (!auth_grant_allows(s->grant, m.target)) {
@@ -319,9 +451,8 @@ void router_client_text(struct worker *w, struct hub_session *s,
 				     m.id);
 			break;
 		}
-		router_ack(w, s, m.id);
 		route_channel(&t, m.target, 1);
-		route_client_message(w, &t, s->client_id, m.data);
+		route_client_message(w, s, &t, m.data, m.id);
 		break;
 	case MSG_SUBSCRIBE:
 		if (!auth_grant_allows(s->grant, m.target)) {

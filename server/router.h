@@ -35,9 +35,11 @@ void router_notify(struct worker *w, const struct route_target *t,
 		   json_t *data);
 
 /* Publishes a notification as a backend's PUBLISH would (POST
- * /api/publish): through Redis when it is ready, else within this node. */
-void router_publish(struct worker *w, const struct route_target *t,
-		    json_t *data);
+ * /api/publish): through Redis when it is ready, else within this node.
+ * 0, or -1 when refused because the node is overloaded (hub_overloaded):
+ * nothing was sent. */
+int router_publish(struct worker *w, const struct route_target *t,
+		   json_t *data);
 
 /* The Redis bridge's callbacks, with the worker as their argument:
  * router_redis_message() and router_redis_state(). */

@@ -55,7 +55,8 @@ int worker_init(struct worker *w, const struct config *cfg, int index)
 {
 	struct hub_limits limits = {
 		.max_queue = (size_t)cfg->max_queue,
-		.max_sessions = cfg->max_connections,
+		.memory_budget = (size_t)cfg->memory_budget,
+		.max_sessions = cfg->session_limit,
 		.heartbeat_s = (unsigned)cfg->heartbeat,
 	};
 
@@ -162,6 +163,9 @@ void worker_metrics_view(struct worker *w, struct metrics_view *v)
 	v->clients = hub_client_count(w->hub);
 	v->channels = hub_channel_count(w->hub);
 	v->redis_state = worker_redis_state(w);
+	v->queued_cost = hub_queued_cost(w->hub);
+	v->memory_budget = (size_t)w->cfg->memory_budget;
+	v->session_limit = w->cfg->session_limit;
 	v->uptime_seconds =
 		(double)(lws_now_usecs() - w->started_mono) / LWS_US_PER_SEC;
 }

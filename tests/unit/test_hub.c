@@ -446,9 +446,12 @@ static void test_deliver_channel(void)
 
 /* ---- the slow-consumer policy ---- */
 
+/* What a frame of len payload bytes costs in a queue (hub.h). */
+#define COST(len) ((len) + HUB_FRAME_CHARGE)
+
 static void test_slow_consumer(void)
 {
-	struct hub *hub = new_hub(100);
+	struct hub *hub = new_hub(3 * COST(30) + 10);
 	struct hub_session slow, fast;
 	struct frame *f = frame_create(30, 0);
 
@@ -458,7 +461,7 @@ static void test_slow_consumer(void)
 	CHECK_INT_EQ(hub_subscribe(hub, &slow, "news"), 0);
 	CHECK_INT_EQ(hub_subscribe(hub, &fast, "news"), 0);
 
-	/* 3 x 30 = 90 bytes fit in 100; the fast one writes each out */
+	/* 3 frames of 30 fit; the fast one writes each out */
 	for (int i = 0; i < 3; i++) {
 		CHECK_INT_EQ(hub_deliver_all(hub, f), 2);
 		drain(&fast);
@@ -468,7 +471,7 @@ static void test_slow_consumer(void)
 	CHECK_INT_EQ(f->refs, 4);
 	CHECK_INT_EQ(rec.closes, 0);
 
-	/* 120 > 100: the slow one is dropped, the fast one still served */
+	/* a fourth is over: the slow one is dropped, the fast one served */
 	CHECK_INT_EQ(hub_deliver_all(hub, f), 1);
 	CHECK_INT_EQ(slow.queue.count, 0);
 	CHECK_INT_EQ(slow.queue.bytes, 0);
@@ -509,15 +512,15 @@ static void test_slow_consumer(void)
 
 static void test_slow_consumer_boundary(void)
 {
-	struct hub *hub = new_hub(60);
+	struct hub *hub = new_hub(COST(40) + COST(20) + COST(0));
 	struct hub_session s;
 	struct frame *f40 = frame_create(40, 0), *f20 = frame_create(20, 0);
 	struct frame *f0 = frame_create(0, 0), *f1 = frame_create(1, 0);
 
 	open_session(hub, &s, "alice");
 	CHECK_INT_EQ(hub_deliver_session(hub, &s, f40), 1);
-	CHECK_INT_EQ(hub_deliver_session(hub, &s, f20), 1); /* exactly 60 */
-	CHECK_INT_EQ(hub_deliver_session(hub, &s, f0), 1);  /* 0 bytes */
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f20), 1);
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f0), 1);  /* exactly full */
 	CHECK_INT_EQ(s.queue.bytes, 60);
 	CHECK_INT_EQ(rec.closes, 0);
 	frame_queue_pop(&s.queue); /* f40 written: room again */
@@ -758,6 +761,184 @@ static void test_destroy_with_leftovers(void)
 	CHECK_NO_LEAKS(); /* under ASan: nothing of the hub left behind */
 }
 
+/* docs/design.md "Slow consumers": a queued 0-byte frame is not free. A
+ * reader that never reads, sent one empty frame after another, is a slow
+ * consumer after max_queue / HUB_FRAME_CHARGE of them (before: never). */
+static void test_empty_frames_count(void)
+{
+	struct hub *hub = new_hub(65536);
+	struct hub_session s;
+	struct frame *f0 = frame_create(0, 1);
+	unsigned n = 0;
+
+	open_session(hub, &s, "alice");
+	while (n < 1000000 && hub_deliver_session(hub, &s, f0))
+		n++;
+	CHECK_INT_EQ(n, 65536 / HUB_FRAME_CHARGE);
+	CHECK_INT_EQ(s.close_code, CLOSE_SLOW_CONSUMER);
+	CHECK_INT_EQ(metrics.slow_consumers, 1);
+	CHECK_INT_EQ(metrics.drops, n + 1);
+	CHECK_INT_EQ(s.queue.count, 0);
+	CHECK_INT_EQ(hub_queued_cost(hub), 0);
+	CHECK_INT_EQ(f0->refs, 1);
+	hub_session_close(hub, &s);
+	frame_unref(f0);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+/* However large --max-queue, a session holds at most
+ * HUB_QUEUE_MAX_FRAMES frames. */
+static void test_frame_count_cap(void)
+{
+	struct hub *hub = new_hub((size_t)1 << 30);
+	struct hub_session s;
+	struct frame *f0 = frame_create(0, 1);
+	unsigned n = 0;
+
+	open_session(hub, &s, "alice");
+	while (n < 1000000 && hub_deliver_session(hub, &s, f0))
+		n++;
+	CHECK_INT_EQ(n, HUB_QUEUE_MAX_FRAMES);
+	CHECK_INT_EQ(s.close_code, CLOSE_SLOW_CONSUMER);
+	hub_session_close(hub, &s);
+	frame_unref(f0);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+static struct hub *new_budget_hub(size_t max_queue, size_t budget)
+{
+	struct hub_limits lim = { .max_queue = max_queue,
+				  .memory_budget = budget,
+				  .max_sessions = 100 };
+	struct hub *hub;
+
+	memset(&rec, 0, sizeof(rec));
+	memset(&metrics, 0, sizeof(metrics));
+	hub = hub_create(&fake_ops, &lim, &metrics, EPOCH);
+	CHECK(hub != NULL);
+	return hub;
+}
+
+/* docs/security.md "Memory": the queues together stay within the budget;
+ * past it the sessions holding the most are shed (1013, counted) down to
+ * half the budget, the others keep theirs; from 3/4 of it the hub is
+ * overloaded. */
+static void test_memory_budget_sheds_the_largest(void)
+{
+	const size_t budget = 100 * COST(100);
+	struct hub *hub = new_budget_hub(budget, budget);
+	struct hub_session big[3], small[4], fresh;
+	struct frame *f = frame_create(100, 0);
+	char id[16];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "big%d", i);
+		open_session(hub, &big[i], id);
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "small%d", i);
+		open_session(hub, &small[i], id);
+	}
+	open_session(hub, &fresh, "fresh");
+	/* smalls hold 5 frames each (20), bigs 20, 22 and 24 (66): 86 */
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 5; k++)
+			CHECK_INT_EQ(hub_deliver_session(hub, &small[i], f), 1);
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < 20 + 2 * i; k++)
+			CHECK_INT_EQ(hub_deliver_session(hub, &big[i], f), 1);
+	CHECK_INT_EQ(hub_queued_cost(hub), 86 * COST(100));
+	CHECK(hub_overloaded(hub)); /* 86 >= 75 */
+	CHECK_INT_EQ(rec.closes, 0);
+	/* 14 more fit exactly; the next one passes the budget */
+	for (int k = 0; k < 14; k++)
+		CHECK_INT_EQ(hub_deliver_session(hub, &fresh, f), 1);
+	CHECK_INT_EQ(hub_queued_cost(hub), budget);
+	CHECK_INT_EQ(rec.closes, 0);
+	CHECK_INT_EQ(hub_deliver_session(hub, &small[0], f), 1);
+	/* shed, largest first, to at most half the budget less the frame:
+	 * big2 (24), big1 (22), big0 (20): 100 - 66 = 34 <= 49 */
+	for (int i = 0; i < 3; i++)
+		CHECK_INT_EQ(big[i].close_code, CLOSE_SLOW_CONSUMER);
+	CHECK_INT_EQ(fresh.close_code, 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT_EQ(small[i].close_code, 0);
+	CHECK_INT_EQ(metrics.memory_sheds, 3);
+	CHECK_INT_EQ(metrics.slow_consumers, 3);
+	CHECK_INT_EQ(metrics.drops, 24 + 22 + 20);
+	CHECK_INT_EQ(hub_queued_cost(hub), 35 * COST(100));
+	CHECK(!hub_overloaded(hub));
+	CHECK_INT_EQ(small[0].queue.count, 6);
+
+	/* the session being delivered to is the largest: it is shed and
+	 * gets nothing */
+	for (int k = 0; k < 65; k++)
+		CHECK_INT_EQ(hub_deliver_session(hub, &fresh, f), 1);
+	CHECK_INT_EQ(hub_queued_cost(hub), budget);
+	CHECK_INT_EQ(hub_deliver_session(hub, &fresh, f), 0);
+	CHECK_INT_EQ(fresh.close_code, CLOSE_SLOW_CONSUMER);
+	CHECK_INT_EQ(hub_queued_cost(hub), 21 * COST(100));
+	for (int i = 0; i < 4; i++)
+		CHECK_INT_EQ(small[i].close_code, 0);
+
+	for (int i = 0; i < 3; i++)
+		hub_session_close(hub, &big[i]);
+	for (int i = 0; i < 4; i++)
+		hub_session_close(hub, &small[i]);
+	hub_session_close(hub, &fresh);
+	CHECK_INT_EQ(hub_queued_cost(hub), 0);
+	CHECK_INT_EQ(f->refs, 1);
+	frame_unref(f);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+/* No budget: nothing is shed and the hub is never overloaded. */
+static void test_memory_budget_frees_its_list(void)
+{
+	struct hub *hub = new_budget_hub(BIG_QUEUE, 0);
+	struct hub_session s;
+	struct frame *f = frame_create(1000, 0);
+
+	open_session(hub, &s, "alice");
+	for (int k = 0; k < 100; k++)
+		CHECK_INT_EQ(hub_deliver_session(hub, &s, f), 1);
+	CHECK(!hub_overloaded(hub));
+	CHECK_INT_EQ(hub_queued_cost(hub), 100 * COST(1000));
+	hub_session_close(hub, &s);
+	CHECK_INT_EQ(hub_queued_cost(hub), 0);
+	frame_unref(f);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
+static void test_find_session_and_counts(void)
+{
+	struct hub *hub = new_hub(BIG_QUEUE);
+	struct hub_session a1, a2, b;
+
+	open_session(hub, &a1, "alice");
+	open_session(hub, &a2, "alice");
+	open_session(hub, &b, "bob");
+	CHECK_INT_EQ(hub_subscribe(hub, &a1, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "news"), 0);
+	CHECK_INT_EQ(hub_client_session_count(hub, "alice"), 2);
+	CHECK_INT_EQ(hub_client_session_count(hub, "carol"), 0);
+	CHECK_INT_EQ(hub_channel_size(hub_channel_find(hub, "news")), 2);
+	CHECK_INT_EQ(hub_channel_size(hub_channel_find(hub, "none")), 0);
+	CHECK(hub_find_session(hub, "alice", a2.id) == &a2);
+	CHECK(hub_find_session(hub, "alice", b.id) == NULL);
+	CHECK(hub_find_session(hub, "carol", 1) == NULL);
+	hub_session_close(hub, &a2);
+	CHECK(hub_find_session(hub, "alice", a2.id) == NULL);
+	hub_session_close(hub, &a1);
+	hub_session_close(hub, &b);
+	hub_destroy(hub);
+	CHECK_NO_LEAKS();
+}
+
 int main(void)
 {
 	/* the slow-consumer warnings are expected here: keep the output to
@@ -773,6 +954,11 @@ int main(void)
 	RUN(test_deliver_channel);
 	RUN(test_slow_consumer);
 	RUN(test_slow_consumer_boundary);
+	RUN(test_empty_frames_count);
+	RUN(test_frame_count_cap);
+	RUN(test_memory_budget_sheds_the_largest);
+	RUN(test_memory_budget_frees_its_list);
+	RUN(test_find_session_and_counts);
 	RUN(test_heartbeat_and_close_deadline);
 	RUN(test_slow_consumer_with_one_huge_frame);
 	RUN(test_close_all);

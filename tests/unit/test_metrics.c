@@ -35,6 +35,10 @@ static const struct {
 	{ "herald_heartbeat_pings_total", "pings_sent", 118 },
 	{ "herald_heartbeat_drops_total", "heartbeat_drops", 119 },
 	{ "herald_close_deadline_drops_total", "close_deadline_drops", 120 },
+	{ "herald_memory_budget_sheds_total", "memory_sheds", 121 },
+	{ "herald_overloaded_refusals_total", "overloaded", 122 },
+	{ "herald_redis_publishes_unconfirmed_total", "publishes_unconfirmed",
+	  123 },
 };
 
 #define COUNTERS (sizeof(expected) / sizeof(expected[0]))
@@ -65,6 +69,9 @@ static void setup(const char *redis_state)
 	m.pings_sent = 118;
 	m.heartbeat_drops = 119;
 	m.close_deadline_drops = 120;
+	m.memory_sheds = 121;
+	m.overloaded = 122;
+	m.publishes_unconfirmed = 123;
 	view.counters = &m;
 	view.node_id = "node-a";
 	view.sessions = 3;
@@ -72,6 +79,9 @@ static void setup(const char *redis_state)
 	view.channels = 5;
 	view.redis_state = redis_state;
 	view.uptime_seconds = 12.5;
+	view.queued_cost = 4242;
+	view.memory_budget = 1 << 30;
+	view.session_limit = 192;
 }
 
 /* Number of (non-overlapping) occurrences of needle in hay. */
@@ -101,6 +111,10 @@ static void test_prometheus_gauges(void)
 	CHECK_CONTAINS(buf, "\nherald_clients 2\n");
 	CHECK_CONTAINS(buf, "\nherald_channels 5\n");
 	CHECK_CONTAINS(buf, "\nherald_uptime_seconds 12.500\n");
+	CHECK_CONTAINS(buf, "\n# TYPE herald_queued_bytes gauge\n");
+	CHECK_CONTAINS(buf, "\nherald_queued_bytes 4242\n");
+	CHECK_CONTAINS(buf, "\nherald_memory_budget_bytes 1073741824\n");
+	CHECK_CONTAINS(buf, "\nherald_session_limit 192\n");
 }
 
 static void test_prometheus_counters(void)
@@ -174,7 +188,13 @@ static void test_json(void)
 			fprintf(stderr, "    missing: %s\n", expected[i].json);
 		CHECK_INT_EQ(json_integer_value(v), expected[i].value);
 	}
-	CHECK_INT_EQ(json_object_size(o), 6 + COUNTERS);
+	CHECK_INT_EQ(json_integer_value(json_object_get(o, "queued_bytes")),
+		     4242);
+	CHECK_INT_EQ(json_integer_value(json_object_get(o, "memory_budget")),
+		     1 << 30);
+	CHECK_INT_EQ(json_integer_value(json_object_get(o, "session_limit")),
+		     192);
+	CHECK_INT_EQ(json_object_size(o), 9 + COUNTERS);
 	json_decref(o);
 }
 
