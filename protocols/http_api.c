@@ -201,7 +201,10 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 		json_decref(o);
 		return http_error(wsi, 413, "\"data\" is over max-message-size");
 	}
-	router_publish(w, &target, data);
+	if (router_publish(w, &target, data)) {
+		json_decref(o);
+		return http_error(wsi, 503, "overloaded");
+	}
 	json_decref(o);
 	return http_respond_json(wsi, 202, json_pack("{s:b}", "published", 1));
 }

@@ -48,6 +48,7 @@ struct ws_session {
 	uint8_t opened;              /* registered with the hub */
 	uint8_t write_failed;        /* a direct write failed: close it */
 	struct rate_bucket rate;
+	struct rate_budget bytes;    /* --rate-limit-bytes */
 };
 
 /* The query arguments, decoded by lws, copied into one buffer. */
@@ -158,7 +159,7 @@ static struct admission_policy ws_policy(struct worker *w)
 	struct admission_policy p = {
 		.token_secret = w->cfg->token_secret,
 		.allowed_origins = w->cfg->allowed_origins,
-		.max_sessions = w->cfg->max_connections,
+		.max_sessions = w->cfg->session_limit,
 		.sessions = hub_session_count(w->hub),
 		.draining = w->draining,
 	};
@@ -282,6 +283,28 @@ static int ws_rate_limited(struct ws_session *pss, struct worker *w,
 	return -1;
 }
 
+/* Applies --rate-limit-bytes to one complete message: 0 to handle it, 1
+ * when refused (a rate_limited error is queued; refusals never close). */
+static int ws_bytes_limited(struct ws_session *pss, struct worker *w,
+			    const unsigned char *in, size_t len, int binary)
+{
+	struct client_msg m;
+	struct frame *f;
+
+	if (!w->cfg->rate_limit_bytes ||
+	    !rate_spend(&pss->bytes, (uint64_t)w->cfg->rate_limit_bytes, len,
+			(uint64_t)lws_now_usecs()))
+		return 0;
+	w->metrics.rate_limited++;
+	message_parse(binary ? "" : (const char *)in, binary ? 0 : len, &m);
+	f = message_frame_error("rate_limited", "over the byte rate limit",
+				m.id);
+	message_release(&m);
+	hub_deliver_session(w->hub, &pss->hub, f);
+	frame_unref(f);
+	return 1;
+}
+
 static int ws_receive(struct lws *wsi, struct ws_session *pss,
 		      const unsigned char *in, size_t len)
 {
@@ -343,6 +366,8 @@ dispatch_in_place:
 	case 1:
 		break; /* refused: answered with rate_limited */
 	default:
+		if (ws_bytes_limited(pss, w, in, len, pss->rx_binary))
+			break; /* refused: answered with rate_limited */
 		if (pss->rx_binary)
 			router_client_binary(w, &pss->hub, in, len);
 		else
