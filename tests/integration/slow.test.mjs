@@ -15,8 +15,12 @@ let h;
 
 before(async () => {
   // One sender pushes N messages as fast as the readers keep up: lift the
-  // per-session rate limit (config.test.mjs checks that the flag exists).
+  // per-session rate limits and the fan-out budget (config.test.mjs checks
+  // that the flags exist).
   const rate = (await heraldHasFlag('--rate-limit')) ? ['--rate-limit', '1000000'] : [];
+  for (const flag of ['--rate-limit-bytes', '--fanout-limit']) {
+    if (await heraldHasFlag(flag)) rate.push(flag, '0');
+  }
   h = await startHerald({
     args: ['--max-queue', String(MAX_QUEUE), '--log-level', 'warn', ...rate],
     // a small ASan quarantine so that RSS reflects live memory, not freed blocks
