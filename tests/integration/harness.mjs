@@ -200,9 +200,10 @@ export function httpPost(url, body, { headers = {}, ...opts } = {}) {
  *   tls: herald serves TLS (args carry --tls-cert/--tls-key): url is wss://,
  *        and healthGet (an https getter, like httpGet) polls https://…/health.
  *   softFileLimit: the soft open-files limit herald starts with.
+ *   hardFileLimit: the hard (and soft) open-files limit herald starts with.
  */
 export async function startHerald({ args = [], env = {}, omit = [], port: pollPort, startTimeoutMs = 10000,
-  tls = false, healthGet = httpGet, softFileLimit } = {}) {
+  tls = false, healthGet = httpGet, softFileLimit, hardFileLimit } = {}) {
   requireHeraldBinary();
   const has = (flag) => args.some((a) => a === flag || a.startsWith(flag + '='));
   const flagValue = (flag) => {
@@ -229,8 +230,11 @@ export async function startHerald({ args = [], env = {}, omit = [], port: pollPo
   const argv = [...defaults, ...args];
   // softFileLimit: herald starts under that soft open-files limit (the
   // shell execs herald, so the pid is herald's)
-  const [file, fileArgs] = softFileLimit === undefined ? [HERALD_BIN, argv]
-    : ['/bin/sh', ['-c', 'ulimit -Sn "$0" && exec "$@"', String(softFileLimit), HERALD_BIN, ...argv]];
+  // (hardFileLimit: `ulimit -n` sets both limits)
+  const [file, fileArgs] = hardFileLimit !== undefined
+    ? ['/bin/sh', ['-c', 'ulimit -n "$0" && exec "$@"', String(hardFileLimit), HERALD_BIN, ...argv]]
+    : softFileLimit === undefined ? [HERALD_BIN, argv]
+      : ['/bin/sh', ['-c', 'ulimit -Sn "$0" && exec "$@"', String(softFileLimit), HERALD_BIN, ...argv]];
   const proc = registerChild(spawn(file, fileArgs, {
     env: heraldEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
