@@ -150,7 +150,7 @@ size_t hub_queued_cost(const struct hub *hub);
 
 /* Whether the queues together hold three quarters of memory_budget or
  * more: new messages from clients and HTTP callers are then refused
- * (docs/protocol.md, "overloaded"). */
+ * (docs/protocol.md, "Errors"). */
 int hub_overloaded(const struct hub *hub);
 
 /* Whether client_id has a session on this hub. */

@@ -99,8 +99,9 @@ static rlim_t fd_reserve(rlim_t limit)
 }
 
 /*
- * At the open-files limit (docs/security.md, "Open files"): sessions are
- * limited to min(--max-connections, limit - reserve), so upgrades past it
+ * At the open-files limit (docs/security.md, "Memory, rates and open
+ * files"): sessions are limited to min(--max-connections, limit -
+ * reserve), so upgrades past it
  * get 503 while the reserve keeps room for HTTP (/health), the 503s
  * themselves, Redis reconnects and the log. And lws must never meet
  * EMFILE: lws 4.1.6 logs the failed accept() and returns, the listening
@@ -161,7 +162,8 @@ static unsigned long long cgroup_memory_limit(void)
 /*
  * --memory-budget auto: a quarter of the memory herald may use (physical
  * memory, or its cgroup's limit when lower), at most MEMORY_BUDGET_CAP and
- * at least MEMORY_BUDGET_FLOOR (docs/security.md, "Memory").
+ * at least MEMORY_BUDGET_FLOOR (docs/security.md, "Memory, rates and open
+ * files").
  */
 static void fit_memory_budget(struct config *cfg)
 {

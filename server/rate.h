@@ -28,10 +28,11 @@ enum rate_verdict rate_take(struct rate_bucket *b, long rate, uint64_t now_us);
 /*
  * A budget of rate units (bytes, or bytes x recipients) per second that
  * holds at most 2 x rate (the burst): --rate-limit-bytes per session and
- * --fanout-limit per sender (docs/security.md, "Rate limits"). A cost is
- * taken whole while the budget is not in debt, so one message larger than
- * the burst still passes once the budget is full; the debt it leaves is
- * repaid at rate, and the sender is refused until then. Zeroed is full.
+ * --fanout-limit per sender (docs/security.md, "Memory, rates and open
+ * files"). A cost is taken whole while the budget is not in debt, so one
+ * message larger than the burst still passes once the budget is full; the
+ * debt it leaves is repaid at rate, and the sender is refused until then.
+ * Zeroed is full.
  */
 struct rate_budget {
 	int64_t credit;         /* units; negative: debt */

@@ -223,7 +223,7 @@ static void router_ack(struct worker *w, struct hub_session *s, json_t *id);
  *   or without Redis, so a client sees one rule);
  * - the node must not be overloaded (hub_overloaded: the memory budget);
  * - the sender's --fanout-limit budget must take envelope bytes x local
- *   recipients (docs/security.md, "Rate limits").
+ *   recipients (docs/security.md, "Memory, rates and open files").
  * Then the ack, then Redis in the envelope when it is ready, so that every
  * node delivers it; else delivery here.
  */
@@ -376,7 +376,7 @@ static void router_on_redis_state(void *arg, int ready)
  * it on this node (the subscriber link may have brought it back already)
  * and would still miss the other nodes, so herald tells its sender
  * instead, with the id of the message it acked, and the sender decides
- * whether to send it again (docs/protocol.md, "unconfirmed"). Lost HTTP
+ * whether to send it again (docs/protocol.md, "Errors"). Lost HTTP
  * publishes were answered 202 already: they are counted and logged.
  */
 static void router_on_published(void *arg, void *tag, int confirmed,

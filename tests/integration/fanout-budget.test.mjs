@@ -1,5 +1,5 @@
-// docs/security.md "Rate limits" and docs/protocol.md "Errors": one client
-// cannot get other sessions closed. The scenario scaled down: a
+// docs/security.md "Memory, rates and open files" and docs/protocol.md
+// "Errors": one client cannot get other sessions closed. The scenario scaled down: a
 // client that sends 60 KB broadcasts as fast as it is allowed, and three
 // readers on a ~1 MB/s link. With the defaults (--rate-limit-bytes
 // 262144, --max-queue 1 MiB) the readers keep up and are never closed;

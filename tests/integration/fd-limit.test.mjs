@@ -1,5 +1,5 @@
-// docs/security.md "Open files": at the open-files limit herald refuses
-// new sessions cleanly and keeps serving. Started under a hard limit of
+// docs/security.md "Memory, rates and open files": at the open-files
+// limit herald refuses new sessions cleanly and keeps serving. Started under a hard limit of
 // 256 files, herald lets in min(--max-connections, 256 - a reserve of 64)
 // sessions; 400 clients get 192 sessions and 503s (or a closed socket,
 // when the reserve cannot hold more handshakes at once), and then herald rests: little CPU, /health answers,

@@ -1,5 +1,5 @@
-// docs/security.md "Memory": one budget for every session's queue
-// together (--memory-budget). Past 3/4 of it, new client messages get
+// docs/security.md "Memory, rates and open files": one budget for every
+// session's queue together (--memory-budget). Past 3/4 of it, new client messages get
 // {"type":"error","code":"overloaded"} and POST /api/publish gets 503;
 // past it, the sessions holding the most are closed as slow consumers
 // (1013, counted) until the queues hold half of it, and the others keep

@@ -821,8 +821,8 @@ static struct hub *new_budget_hub(size_t max_queue, size_t budget)
 	return hub;
 }
 
-/* docs/security.md "Memory": the queues together stay within the budget;
- * past it the sessions holding the most are shed (1013, counted) down to
+/* docs/security.md "Memory, rates and open files": the queues together
+ * stay within the budget; past it the sessions holding the most are shed (1013, counted) down to
  * half the budget, the others keep theirs; from 3/4 of it the hub is
  * overloaded. */
 static void test_memory_budget_sheds_the_largest(void)
