@@ -11,6 +11,7 @@
  * Thread: the worker's lws service thread.
  */
 #include "http_api.h"
+#include "history.h"
 #include "log.h"
 #include "message.h"
 #include "router.h"
@@ -201,9 +202,16 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 		json_decref(o);
 		return http_error(wsi, 413, "\"data\" is over max-message-size");
 	}
-	router_publish(w, &target, data);
-	json_decref(o);
-	return http_respond_json(wsi, 202, json_pack("{s:b}", "published", 1));
+	{
+		char seq[SEQ_TEXT_MAX];
+		json_t *reply = json_pack("{s:b}", "published", 1);
+
+		router_publish(w, &target, data, seq);
+		if (reply && seq[0])
+			json_object_set_new(reply, "seq", json_string(seq));
+		json_decref(o);
+		return http_respond_json(wsi, 202, reply);
+	}
 }
 
 static void http_request_free(struct http_request *req)

@@ -12,6 +12,7 @@
 #define INTERNAL_BROADCAST "$broadcast"
 #define INTERNAL_CLIENT "$client:"
 #define INTERNAL_CHANNEL "$channel:"
+#define INTERNAL_HISTORY "$history:"
 
 #define LEN(literal) (sizeof(literal) - 1)
 
@@ -24,6 +25,7 @@ static void route_set(struct route_target *t, enum route_kind kind,
 {
 	t->kind = kind;
 	t->internal = internal;
+	t->history = 0;
 	memcpy(t->name, name, len);
 	t->name[len] = '\0';
 }
@@ -85,6 +87,15 @@ int route_parse_redis(const char *s, size_t len, struct route_target *t)
 				len - LEN(INTERNAL_CHANNEL))) {
 		route_set(t, ROUTE_CHANNEL, s + LEN(INTERNAL_CHANNEL),
 			  len - LEN(INTERNAL_CHANNEL), 1);
+		return 0;
+	}
+	if (HAS_PREFIX(s, len, INTERNAL_HISTORY) &&
+	    names_valid_channel(s + LEN(INTERNAL_HISTORY),
+				len - LEN(INTERNAL_HISTORY))) {
+		/* herald_publish's live message: "<seq> <kind> <payload>" */
+		route_set(t, ROUTE_CHANNEL, s + LEN(INTERNAL_HISTORY),
+			  len - LEN(INTERNAL_HISTORY), 0);
+		t->history = 1;
 		return 0;
 	}
 	if (HAS_PREFIX(s, len, ROUTE_KEEPALIVE_PREFIX)) {
