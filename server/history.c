@@ -443,7 +443,7 @@ static void resume_offer(struct history *h, struct history_resume *r,
 static void channel_emit(struct history *h, struct history_rec *rec,
 			 const struct seq *seq, struct frame *f)
 {
-	h->ops.deliver(h->arg, NULL, rec->name, f);
+	/* the resumes first: one that ends here is delivered to below */
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, rec->resumes.head)
 	{
 		resume_offer(h, lws_container_of(d, struct history_resume,
@@ -451,6 +451,7 @@ static void channel_emit(struct history *h, struct history_rec *rec,
 			     seq, f);
 	}
 	lws_end_foreach_dll_safe(d, d1);
+	h->ops.deliver(h->arg, NULL, rec->name, f);
 	if (seq) {
 		rec->seen = *seq;
 		rec->has_seen = 1;
@@ -505,13 +506,14 @@ static void resume_offer(struct history *h, struct history_resume *r,
 	struct held *slot;
 
 	if (r->state == RS_TAIL) {
-		if (seq && seq_cmp(*seq, r->pos) <= 0)
+		if (!seq) {
+			target_deliver(h, r, NULL, f); /* the hold skips it */
+			return;
+		}
+		if (seq_cmp(*seq, r->pos) <= 0)
 			return; /* replayed already */
-		if (seq)
-			r->pos = *seq;
-		target_deliver(h, r, seq, f);
-		if (seq && r->rec)
-			resume_finish(h, r); /* live has caught up */
+		/* live has caught up: released, the caller delivers it */
+		resume_finish(h, r);
 		return;
 	}
 	if (r->held_bytes + f->len > h->max_held) {
