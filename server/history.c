@@ -718,11 +718,11 @@ void history_resume_page(struct history *h, struct history_resume *r,
 		r->replied = 1;
 		if (r->s && r->reply)
 			h->ops.subscribed(h->arg, r->s, r->rec->name, r->id,
-					  r->fresh || why == HISTORY_RECOVERED
+					  r->fresh || why == HISTORY_RECOVERED ||
+							  !p
 						  ? r->pos
-						  : (p && p->has_last
-							     ? p->last
-							     : r->origin),
+						  : (p->has_last ? p->last
+								 : r->origin),
 					  r->fresh ? -1
 						   : why == HISTORY_RECOVERED);
 		if (!r->fresh) {

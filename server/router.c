@@ -327,6 +327,45 @@ done:
 	json_decref(env);
 }
 
+struct stored_publish {
+	router_stored_cb cb;
+	void *arg;
+};
+
+static void on_stored(void *arg, const char *seq, size_t len)
+{
+	struct stored_publish *sp = arg;
+
+	(void)len;
+	sp->cb(sp->arg, seq);
+	free(sp);
+}
+
+int router_publish_stored(struct worker *w, const struct route_target *t,
+			  json_t *data, router_stored_cb cb, void *arg)
+{
+	struct stored_publish *sp;
+	char *text;
+	int rc = -1;
+
+	if (t->kind != ROUTE_CHANNEL || !history_on(w) ||
+	    !redis_bridge_history_ok(w->redis) || !(sp = malloc(sizeof(*sp))))
+		return -1;
+	sp->cb = cb;
+	sp->arg = arg;
+	text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (text && !redis_bridge_history_publish(w->redis, t->name, 'n', text,
+						  strlen(text), on_stored,
+						  sp)) {
+		w->metrics.history_writes++;
+		rc = 0;
+	} else {
+		free(sp);
+	}
+	free(text);
+	return rc;
+}
+
 void router_publish(struct worker *w, const struct route_target *t,
 		    json_t *data, char *seq)
 {

@@ -51,6 +51,16 @@ void router_notify(struct worker *w, const struct route_target *t,
 void router_publish(struct worker *w, const struct route_target *t,
 		    json_t *data, char *seq);
 
+/* herald_publish's answer: the seq, or NULL when the message could not be
+ * stored (it was not published). */
+typedef void (*router_stored_cb)(void *arg, const char *seq);
+
+/* POST /api/publish to a channel while history goes through Redis: one
+ * FCALL herald_publish. 0 when sent (cb runs exactly once, also with NULL
+ * when the link goes), -1 when it does not apply (use router_publish). */
+int router_publish_stored(struct worker *w, const struct route_target *t,
+			  json_t *data, router_stored_cb cb, void *arg);
+
 /* The Redis bridge's callbacks, with the worker as their argument:
  * router_redis_message() and router_redis_state(). */
 extern const struct redis_bridge_ops router_redis_ops;
