@@ -68,7 +68,8 @@ struct redis_bridge {
 	struct redis_bridge_ops ops;
 	void *arg;
 	struct redis_link sub, cmd;
-	char *library;           /* the Lua library's code; NULL: no history */
+	int history;             /* load the library, write the settings */
+	unsigned history_size, history_ttl;
 	int library_loaded;      /* the last load on the command link worked */
 	int ready;
 	int stopping;
@@ -251,6 +252,65 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	link_gone(l, ac);
 }
 
+/*
+ * herald's function library (redis.h, "History"). The code is the same for
+ * every node and prefix, so nodes with different prefixes can share a
+ * Redis: the prefix is what precedes the first "stream:" of the key, and
+ * each prefix's settings are in <prefix>history-config (written by each
+ * node as it connects; defaults 100 and 300 when absent).
+ */
+static const char library[] =
+	"#!lua name=herald\n"
+	"local meta_ttl = " REDIS_HISTORY_META_TTL_TEXT "\n"
+	"local function split(keys)\n"
+	"  local key = keys[1]\n"
+	"  if #keys ~= 1 then return nil end\n"
+	"  local at = string.find(key, 'stream:', 1, true)\n"
+	"  if not at or at + 7 > #key then return nil end\n"
+	"  return string.sub(key, 1, at - 1), string.sub(key, at + 7)\n"
+	"end\n"
+	"redis.register_function('herald_publish', function(keys, args)\n"
+	"  local prefix, channel = split(keys)\n"
+	"  if not prefix then\n"
+	"    return redis.error_reply('ERR herald_publish: one key, ' ..\n"
+	"      '<prefix>stream:<channel>')\n"
+	"  end\n"
+	"  local payload, kind = args[1], args[2] or 'n'\n"
+	"  if payload == nil or (kind ~= 'n' and kind ~= 'm') then\n"
+	"    return redis.error_reply('ERR herald_publish: <payload> [n|m]')\n"
+	"  end\n"
+	"  local conf = redis.call('HMGET', prefix .. 'history-config',\n"
+	"    'size', 'ttl')\n"
+	"  local size = tonumber(conf[1]) or 100\n"
+	"  local ttl = tonumber(conf[2]) or 300\n"
+	"  local id = redis.call('XADD', keys[1], 'MAXLEN', '~', size, '*',\n"
+	"    'd', payload, 'k', kind)\n"
+	"  redis.call('EXPIRE', keys[1], ttl)\n"
+	"  local meta = prefix .. 'meta:' .. channel\n"
+	"  redis.call('HSETNX', meta, 'first', id)\n"
+	"  redis.call('HSET', meta, 'last', id)\n"
+	"  redis.call('EXPIRE', meta, meta_ttl)\n"
+	"  redis.call('PUBLISH', prefix .. '$history:' .. channel,\n"
+	"    id .. ' ' .. kind .. ' ' .. payload)\n"
+	"  return id\n"
+	"end)\n"
+	"redis.register_function{function_name = 'herald_history',\n"
+	"  flags = {'no-writes'}, callback = function(keys, args)\n"
+	"  local prefix, channel = split(keys)\n"
+	"  local count = tonumber(args[2])\n"
+	"  if not prefix or not args[1] or not count then\n"
+	"    return redis.error_reply('ERR herald_history: <from> <count>')\n"
+	"  end\n"
+	"  local m = redis.call('HMGET', prefix .. 'meta:' .. channel,\n"
+	"    'first', 'last')\n"
+	"  local entries = {}\n"
+	"  if count > 0 then\n"
+	"    entries = redis.call('XRANGE', keys[1], args[1], '+',\n"
+	"      'COUNT', count)\n"
+	"  end\n"
+	"  return {m[1] or '', m[2] or '', entries}\n"
+	"end}\n";
+
 /* FUNCTION LOAD's answer: part of the handshake, but a refusal (Redis
  * before 7, an ACL) only turns history off, it does not end the link. */
 static void on_library_reply(redisAsyncContext *ac, void *reply, void *priv)
@@ -328,11 +388,14 @@ static void link_start(struct redis_link *l)
 	} else {
 		redisAsyncCommand(ac, on_handshake_reply, l, "PING");
 		l->pending++;
-		if (b->library) {
+		if (b->history) {
 			b->library_loaded = 0;
+			redisAsyncCommand(ac, NULL, NULL,
+					  "HSET %shistory-config size %u ttl %u",
+					  b->prefix, b->history_size,
+					  b->history_ttl);
 			redisAsyncCommand(ac, on_library_reply, l,
-					  "FUNCTION LOAD REPLACE %s",
-					  b->library);
+					  "FUNCTION LOAD REPLACE %s", library);
 			l->pending++;
 		}
 	}
@@ -363,73 +426,6 @@ static void bridge_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/*
- * herald's function library (redis.h, "History"), with the prefix and the
- * history settings written in: every node sharing a Redis must use the
- * same ones (the last node to connect loads its own). The prefix holds no
- * ']' (config.c), so a Lua long string quotes it.
- */
-static char *library_code(const char *prefix, unsigned size, unsigned ttl)
-{
-	static const char fmt[] =
-		"#!lua name=herald\n"
-		"local prefix = [[%s]]\n"
-		"local size, ttl, meta_ttl = %u, %u, %u\n"
-		"local function channel_of(keys)\n"
-		"  local head = prefix .. 'stream:'\n"
-		"  local key = keys[1]\n"
-		"  if #keys ~= 1 or string.sub(key, 1, #head) ~= head or\n"
-		"     #key == #head then\n"
-		"    return nil\n"
-		"  end\n"
-		"  return string.sub(key, #head + 1)\n"
-		"end\n"
-		"redis.register_function('herald_publish', function(keys, args)\n"
-		"  local channel = channel_of(keys)\n"
-		"  if not channel then\n"
-		"    return redis.error_reply('ERR herald_publish: one key, ' ..\n"
-		"      prefix .. 'stream:<channel>')\n"
-		"  end\n"
-		"  local payload, kind = args[1], args[2] or 'n'\n"
-		"  if payload == nil or (kind ~= 'n' and kind ~= 'm') then\n"
-		"    return redis.error_reply('ERR herald_publish: <payload> [n|m]')\n"
-		"  end\n"
-		"  local id = redis.call('XADD', keys[1], 'MAXLEN', '~', size, '*',\n"
-		"    'd', payload, 'k', kind)\n"
-		"  redis.call('EXPIRE', keys[1], ttl)\n"
-		"  local meta = prefix .. 'meta:' .. channel\n"
-		"  redis.call('HSETNX', meta, 'first', id)\n"
-		"  redis.call('HSET', meta, 'last', id)\n"
-		"  redis.call('EXPIRE', meta, meta_ttl)\n"
-		"  redis.call('PUBLISH', prefix .. '$history:' .. channel,\n"
-		"    id .. ' ' .. kind .. ' ' .. payload)\n"
-		"  return id\n"
-		"end)\n"
-		"redis.register_function{function_name = 'herald_history',\n"
-		"  flags = {'no-writes'}, callback = function(keys, args)\n"
-		"  local channel = channel_of(keys)\n"
-		"  local count = tonumber(args[2])\n"
-		"  if not channel or not args[1] or not count then\n"
-		"    return redis.error_reply('ERR herald_history: <from> <count>')\n"
-		"  end\n"
-		"  local m = redis.call('HMGET', prefix .. 'meta:' .. channel,\n"
-		"    'first', 'last')\n"
-		"  local entries = {}\n"
-		"  if count > 0 then\n"
-		"    entries = redis.call('XRANGE', keys[1], args[1], '+',\n"
-		"      'COUNT', count)\n"
-		"  end\n"
-		"  return {m[1] or '', m[2] or '', entries}\n"
-		"end}\n";
-	size_t len = sizeof(fmt) + strlen(prefix) + 3 * 12;
-	char *code = malloc(len);
-
-	if (code)
-		snprintf(code, len, fmt, prefix, size, ttl,
-			 REDIS_HISTORY_META_TTL_S);
-	return code;
-}
-
 static void link_init(struct redis_bridge *b, struct redis_link *l,
 		      const char *name, int is_subscriber)
 {
@@ -453,11 +449,9 @@ struct redis_bridge *redis_bridge_create(struct ev_loop *loop,
 
 	if (!b)
 		return NULL;
-	if (history_size &&
-	    !(b->library = library_code(prefix, history_size, history_ttl_s))) {
-		free(b);
-		return NULL;
-	}
+	b->history = history_size > 0;
+	b->history_size = history_size;
+	b->history_ttl = history_ttl_s;
 	b->loop = loop;
 	b->target = *target;
 	b->ops = *ops;
@@ -488,7 +482,6 @@ void redis_bridge_destroy(struct redis_bridge *b)
 	ev_timer_stop(b->loop, &b->cmd.retry);
 	link_drop(&b->sub, NULL);
 	link_drop(&b->cmd, NULL);
-	free(b->library);
 	free(b);
 }
 
@@ -514,7 +507,7 @@ int redis_bridge_publish(struct redis_bridge *b, const char *channel,
 
 int redis_bridge_history_ok(const struct redis_bridge *b)
 {
-	return redis_bridge_ready(b) && b->library && b->library_loaded;
+	return redis_bridge_ready(b) && b->history && b->library_loaded;
 }
 
 /* A request's callback and argument, freed by its reply callback. */

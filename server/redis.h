@@ -66,7 +66,8 @@ int redis_bridge_publish(struct redis_bridge *b, const char *channel,
 
 /*
  * History (docs/protocol.md, "History and resume"). herald's function
- * library (FUNCTION LOAD REPLACE on every command-link handshake):
+ * library (FUNCTION LOAD REPLACE on every command-link handshake, after
+ * HSET <prefix>history-config size <n> ttl <s>):
  *   FCALL herald_publish 1 <prefix>stream:<channel> <payload> [n|m]
  *     XADD (MAXLEN ~ size), EXPIRE ttl, meta key <prefix>meta:<channel>
  *     {first,last} (kept REDIS_HISTORY_META_TTL_S), PUBLISH on
@@ -76,6 +77,7 @@ int redis_bridge_publish(struct redis_bridge *b, const char *channel,
  *     -> [first, last, XRANGE <from> + COUNT <count>] ("" when unknown)
  */
 #define REDIS_HISTORY_META_TTL_S (30u * 24 * 3600)
+#define REDIS_HISTORY_META_TTL_TEXT "2592000"
 
 /* Whether the bridge is ready and its library is loaded. */
 int redis_bridge_history_ok(const struct redis_bridge *b);

@@ -117,21 +117,21 @@ static void deliver_direct(struct worker *w, const char *from, const char *to,
 }
 
 /* A client's channel message numbered by this node (no Redis, or through
- * a plain PUBLISH); its seq goes to out when out is not NULL. */
+ * a plain PUBLISH). A publisher s with an id is acked with the seq first. */
 static void deliver_channel_message(struct worker *w, const char *channel,
 				    const char *from, json_t *data,
-				    char *out)
+				    struct hub_session *s, json_t *id)
 {
 	char text[SEQ_MAX];
 	struct seq seq;
 	struct frame *f;
 
 	/* nobody here and no ring to keep it in: nothing is encoded */
-	if (!history_on(w) && !hub_channel_find(w->hub, channel) && !out)
+	if (!history_on(w) && !hub_channel_find(w->hub, channel) && !id)
 		return;
 	local_seq(w, &seq, text);
-	if (out)
-		memcpy(out, text, SEQ_MAX);
+	if (s && id)
+		router_reply(w, s, message_frame_ack(id, text));
 	f = message_frame_channel(channel, from, data, text);
 	local_keep(w, channel, seq, f);
 	if (channel_deliver(w, channel, &seq, 0, f))
@@ -214,7 +214,7 @@ static void deliver_internal(struct worker *w, const struct route_target *t,
 		deliver_direct(w, from, t->name, data);
 		break;
 	case ROUTE_CHANNEL:
-		deliver_channel_message(w, t->name, from, data, NULL);
+		deliver_channel_message(w, t->name, from, data, NULL, NULL);
 		break;
 	case ROUTE_KEEPALIVE:
 		break;
@@ -304,7 +304,6 @@ static void route_client_publish(struct worker *w, struct hub_session *s,
 				data ? data : json_null());
 	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
 	struct history_ticket *ticket = NULL;
-	char seq[SEQ_MAX] = "";
 
 	if (text && history_on(w) && redis_bridge_history_ok(w->redis)) {
 		if (id)
@@ -319,9 +318,7 @@ static void route_client_publish(struct worker *w, struct hub_session *s,
 			router_reply(w, s, message_frame_ack(id, NULL));
 		goto done;
 	}
-	deliver_channel_message(w, t->name, s->client_id, data, seq);
-	if (id)
-		router_reply(w, s, message_frame_ack(id, seq[0] ? seq : NULL));
+	deliver_channel_message(w, t->name, s->client_id, data, s, id);
 done:
 	free(text);
 	json_decref(env);
@@ -456,6 +453,12 @@ static void router_redis_history(struct worker *w,
 		w->metrics.drops++;
 		return;
 	}
+	if (len - n - 3 > (size_t)w->cfg->max_message_size) {
+		log_msg(LOG_WARN, "redis", "dropped %zu-byte message on '%s': "
+			"over max-message-size", len - n - 3, t->name);
+		w->metrics.drops++;
+		return;
+	}
 	if (!hub_channel_find(w->hub, t->name))
 		return; /* nobody here: nothing to encode */
 	memcpy(text, payload, n);
@@ -489,6 +492,10 @@ void router_redis_message(struct worker *w, const char *channel,
 	}
 	if (t.kind == ROUTE_KEEPALIVE)
 		return; /* another node's keepalive round trip */
+	if (t.history) { /* its payload is checked after the seq */
+		router_redis_history(w, &t, payload, payload_len);
+		return;
+	}
 	if (payload_len > (size_t)w->cfg->max_message_size) {
 		log_msg(LOG_WARN, "redis",
 			"dropped %zu-byte message on '%.*s': over "
@@ -501,10 +508,7 @@ void router_redis_message(struct worker *w, const char *channel,
 		router_redis_internal(w, &t, payload, payload_len);
 		return;
 	}
-	if (t.history) {
-		router_redis_history(w, &t, payload, payload_len);
-		return;
-	}
+
 	data = message_payload_value(payload, payload_len);
 	if (!data) {
 		log_msg(LOG_WARN, "redis",
