@@ -55,7 +55,7 @@ struct history_sess {
 	struct lws_dll2_owner tickets;
 };
 
-enum resume_state { RS_START, RS_FETCH, RS_REPLAY, RS_TAIL };
+enum resume_state { RS_WAIT, RS_START, RS_FETCH, RS_REPLAY, RS_TAIL };
 
 struct held {
 	struct seq seq;
@@ -557,13 +557,15 @@ static void resume_offer(struct history *h, struct history_resume *r,
 }
 
 int history_offer(struct history *h, const char *channel,
-		  const struct seq *seq, struct frame *f)
+		  const struct seq *seq, struct frame *f, int from_redis)
 {
 	struct history_rec *rec = rec_find(h, channel);
 
 	if (!rec)
 		return 0;
-	if (rec->heal) {
+	/* a heal waiting for the link holds only what Redis sends: the
+	 * node's own messages meanwhile are delivered at once */
+	if (rec->heal && (from_redis || rec->heal->state != RS_WAIT)) {
 		struct history_resume *heal = rec->heal;
 
 		if (heal->state != RS_TAIL) {
@@ -648,15 +650,32 @@ int history_heal_start(struct history *h, const char *channel,
 
 	if (!rec)
 		return -1;
+	if (rec->heal && rec->heal->state != RS_TAIL)
+		return 0; /* the running one answers (resync if it fails) */
 	if (rec->heal)
-		resume_end(h, rec->heal);
+		resume_finish(h, rec->heal);
 	r = resume_new(h, rec);
 	if (!r)
 		return -1;
+	lws_dll2_remove(&r->in_active); /* waits for history_heal_go() */
+	r->state = RS_WAIT;
 	r->pos = pos;
 	rec->heal = r;
 	h->stats.heals++;
 	return 0;
+}
+
+void history_heal_go(struct history *h)
+{
+	struct history_rec *r, *tmp;
+
+	HASH_ITER(hh, h->recs, r, tmp)
+	{
+		if (r->heal && r->heal->state == RS_WAIT) {
+			r->heal->state = RS_START;
+			activate(h, r->heal);
+		}
+	}
 }
 
 /* Continuity of page from r->pos (see the top of history.h). Sets *skip
@@ -773,6 +792,8 @@ void history_resume_page(struct history *h, struct history_resume *r,
 static void resume_step(struct history *h, struct history_resume *r)
 {
 	switch (r->state) {
+	case RS_WAIT:
+		return;
 	case RS_START:
 	case RS_FETCH:
 		if (r->reading)

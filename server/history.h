@@ -11,6 +11,7 @@
  * not known here: the caller's ops.read() answers with
  * history_resume_page(), at once (the ring) or later (Redis).
  *
+ *  (WAIT: a heal, until the link is back)
  *   START --read--> FETCH --page--> REPLAY --drained, page full--> FETCH
  *                     |                |
  *                     | no proof       | last page queued
@@ -171,7 +172,7 @@ void history_local_read(struct history *h, const char *channel,
  * the channel keeps (or takes) it. Returns 1 when a heal of the channel
  * holds it or delivered it already: the caller must not deliver it. */
 int history_offer(struct history *h, const char *channel,
-		  const struct seq *seq, struct frame *f);
+		  const struct seq *seq, struct frame *f, int from_redis);
 
 /* A live message with a Redis seq was delivered on channel: where a heal
  * starts when the link comes back. */
@@ -207,9 +208,16 @@ int history_resume_start(struct history *h, struct hub_session *s,
  * owed: answer it with a NULL page, which frees it). */
 const char *history_resume_channel(const struct history_resume *r);
 
-/* Starts a heal of channel from pos (every local subscriber). */
+/* Prepares a heal of channel from pos (every local subscriber): called
+ * when the Redis link is lost, so that what Redis sends once the
+ * subscriber link is back (possibly before the command link) waits with
+ * the heal; the node's own messages meanwhile are delivered. It reads
+ * from history_heal_go() on. No-op when channel has a heal already. */
 int history_heal_start(struct history *h, const char *channel,
 		       struct seq pos);
+
+/* The Redis link is back: every waiting heal reads now. */
+void history_heal_go(struct history *h);
 
 /* The answer to ops.read for r (page NULL: the read failed). */
 void history_resume_page(struct history *h, struct history_resume *r,

@@ -65,6 +65,7 @@ struct redis_bridge {
 	char prefix[65];
 	char pattern[67];        /* <prefix>* */
 	char keepalive[200];     /* private channel for the round trip */
+	char name[160];          /* CLIENT SETNAME: herald:<node>:<worker> */
 	struct redis_bridge_ops ops;
 	void *arg;
 	struct redis_link sub, cmd;
@@ -379,6 +380,9 @@ static void link_start(struct redis_link *l)
 		redisAsyncCommand(ac, on_handshake_reply, l, "SELECT %d", t->db);
 		l->pending++;
 	}
+	/* named for operators (CLIENT LIST, CLIENT KILL); a refusal is harmless */
+	redisAsyncCommand(ac, NULL, NULL, "CLIENT SETNAME %s-%s", b->name,
+			  l->is_subscriber ? "sub" : "cmd");
 	if (l->is_subscriber) {
 		redisAsyncCommand(ac, on_subscriber_reply, l, "PSUBSCRIBE %s",
 				  b->pattern);
@@ -461,6 +465,8 @@ struct redis_bridge *redis_bridge_create(struct ev_loop *loop,
 	/* inside the prefix, under "$", so no client channel can collide */
 	snprintf(b->keepalive, sizeof(b->keepalive), "%s$keepalive:%s:%d",
 		 prefix, node_id, worker_index);
+	snprintf(b->name, sizeof(b->name), "herald:%s:%d", node_id,
+		 worker_index);
 	link_init(b, &b->sub, "subscriber", 1);
 	link_init(b, &b->cmd, "command", 0);
 	ev_timer_init(&b->tick, bridge_tick, TICK_S, TICK_S);

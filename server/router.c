@@ -52,7 +52,7 @@ static unsigned channel_deliver(struct worker *w, const char *channel,
 	if (!f)
 		return 0;
 	if (w->history) {
-		if (history_offer(w->history, channel, seq, f))
+		if (history_offer(w->history, channel, seq, f, from_redis))
 			return 0; /* a heal holds it */
 		if (seq && from_redis)
 			history_note_seen(w->history, channel, *seq);
@@ -547,9 +547,18 @@ void router_redis_state(struct worker *w, int ready)
 	json_decref(o);
 	hub_deliver_all(w->hub, f);
 	frame_unref(f);
-	/* what the link missed: from the streams, after "connected" */
-	if (again && history_on(w) && redis_bridge_history_ok(w->redis))
+	/*
+	 * What the link misses: each channel delivered from Redis here gets a
+	 * heal from its last seq when the link goes, which holds what Redis
+	 * sends from then on (the subscriber link may be back before the
+	 * command link) and reads the streams once "connected" is out.
+	 */
+	if (!history_on(w))
+		return;
+	if (!ready)
 		history_foreach_seen(w->history, heal_channel, w);
+	else if (again)
+		history_heal_go(w->history);
 }
 
 static void router_on_redis_message(void *arg, const char *channel,

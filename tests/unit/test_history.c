@@ -149,7 +149,7 @@ static void store(const char *c, uint64_t n, uint64_t t)
 static int offer(const char *c, const struct seq *seq, const char *text)
 {
 	struct frame *f = frame_from(text, strlen(text), 0);
-	int held = history_offer(H, c, seq, f);
+	int held = history_offer(H, c, seq, f, 1);
 
 	if (!held)
 		logf_("hub:%s ", text); /* what the hub would deliver */
@@ -473,6 +473,16 @@ static void test_heal(void)
 	CHECK_INT_EQ(history_heal_start(H, "c", S(7, 1)), 0);
 	CHECK(history_healing(H, "c"));
 	pump();
+	CHECK(pending == NULL); /* waits for the link */
+	{
+		/* the node's own message while the link is down: delivered */
+		struct frame *f = frame_from("own", 3, 0);
+
+		CHECK_INT_EQ(history_offer(H, "c", NULL, f, 0), 0);
+		frame_unref(f);
+	}
+	history_heal_go(H);
+	pump();
 	CHECK(pending != NULL);
 	/* live 5 waits for the heal */
 	CHECK_INT_EQ(offer("c", &s5, "L5"), 1);
@@ -487,6 +497,7 @@ static void test_heal(void)
 	/* a heal that cannot be proven tells every subscriber */
 	log_buf[0] = '\0';
 	history_heal_start(H, "c", S(7, 5));
+	history_heal_go(H);
 	pump();
 	answer(8, 9, 9);
 	CHECK_STR_EQ(log_buf, "*:resync(c,trimmed,7-9) ");
