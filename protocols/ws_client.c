@@ -523,12 +523,17 @@ static void ws_hub_close(struct hub_session *s)
 
 static void ws_hub_drop(struct hub_session *s)
 {
-	/* lws closes it on its next service, not inside the hub's walk of
-	 * its wheel. An immediate lws timer is filed ahead of every later
-	 * one, so lws's sorted list is walked only past other kills due now,
-	 * never past the open sessions (which have no lws timer). */
-	lws_set_timeout(s->transport, PENDING_TIMEOUT_USER_OK,
-			LWS_TO_KILL_ASYNC);
+	struct lws *wsi = s->transport;
+
+	/*
+	 * lws closes it on its next service, not inside the hub's walk of its
+	 * wheel. An immediate lws timer is filed ahead of every later one, so
+	 * lws's sorted list is walked only past other drops due now, never
+	 * past the open sessions (which have no lws timer). lws arms its
+	 * timers only after an event of its own, so it is woken for this one.
+	 */
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	lws_cancel_service(lws_get_context(wsi));
 }
 
 const struct hub_ops transport_hub_ops = {

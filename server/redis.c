@@ -21,9 +21,11 @@
  *     context first, then frees it, so a disconnect callback that freeing
  *     runs finds nothing to do. This also covers a context freed before it
  *     connected, for which hiredis runs no callback at all.
- * link_drop() is never called from the connect or disconnect callback
- * (hiredis frees the context itself right after those); from a reply
- * callback it is safe, hiredis then defers the free until it returns.
+ * link_drop() is never called from the connect or disconnect callback:
+ * hiredis goes on using the context when those return (it frees it after a
+ * failed connect or a disconnect, and carries on writing after a
+ * successful connect) and does not defer a free made inside them. From a
+ * reply callback it is safe: hiredis defers the free until it returns.
  *
  * Replies are input: every callback accepts reply == NULL (hiredis runs the
  * pending ones with NULL when a context is freed) and checks types and

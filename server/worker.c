@@ -64,8 +64,14 @@ static void worker_on_stop(struct ev_loop *loop, ev_async *a, int revents)
 	/* the flag is set already; waking the loop was the point */
 }
 
+static void worker_on_accept(int fd, void *arg)
+{
+	transport_adopt(arg, fd);
+}
+
 int worker_init(struct worker *w, const struct config *cfg, int index)
 {
+	char err[256];
 	struct hub_limits limits = {
 		.max_queue = (size_t)cfg->max_queue,
 		.max_sessions = cfg->max_connections,
@@ -95,9 +101,15 @@ int worker_init(struct worker *w, const struct config *cfg, int index)
 		log_msg(LOG_ERROR, "worker", "cannot create the epoll loop");
 		goto fail;
 	}
-	w->context = transport_create(w);
-	if (!w->context)
+	if (transport_create(w))
 		goto fail;
+	w->listener = listener_create(w->loop, cfg->host, cfg->port,
+				      worker_on_accept, w, err, sizeof(err));
+	if (!w->listener) {
+		log_msg(LOG_ERROR, "worker", "cannot listen on %s:%d: %s",
+			cfg->host, cfg->port, err);
+		goto fail;
+	}
 	if (cfg->redis.kind != REDIS_NONE) {
 		w->redis = redis_bridge_create(w->loop, &cfg->redis,
 					       cfg->redis_prefix, cfg->node_id,
@@ -168,11 +180,11 @@ void worker_destroy(struct worker *w)
 		ev_async_stop(w->loop, &w->_stop);
 		ev_prepare_stop(w->loop, &w->_history_pump);
 	}
+	listener_destroy(w->listener);
+	w->listener = NULL;
 	redis_bridge_destroy(w->redis);
 	w->redis = NULL;
-	if (w->context)
-		lws_context_destroy(w->context);
-	w->context = NULL;
+	transport_destroy(w);
 	if (w->loop)
 		ev_loop_destroy(w->loop);
 	w->loop = NULL;

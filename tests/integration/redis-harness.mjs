@@ -195,6 +195,12 @@ export class RespClient {
   /** PUBLISH channel payload → number of receivers Redis reports. */
   publish(channel, payload) { return this.command('PUBLISH', channel, payload); }
 
+  /**
+   * The next reply no command asked for: after SUBSCRIBE or PSUBSCRIBE,
+   * the next message Redis pushes (an Error if the connection closes).
+   */
+  nextPush() { return new Promise((resolve) => this.pending.push(resolve)); }
+
   close() { this.socket.destroy(); }
 }
 
