@@ -11,6 +11,7 @@
  * Thread: the worker's lws service thread.
  */
 #include "http_api.h"
+#include "history.h"
 #include "log.h"
 #include "message.h"
 #include "router.h"
@@ -24,7 +25,16 @@
 #define HTTP_RESPONSE_MAX 16384
 #define HTTP_PUBLISH_MAX_EXTRA 1024
 
+/* A publish waiting for its seq from Redis; the reply callback frees it
+ * once the request is gone (wsi NULL). */
+struct http_pending {
+	struct lws *wsi;
+	char seq[SEQ_TEXT_MAX];
+	uint8_t done, failed;
+};
+
 struct http_request {
+	struct http_pending *pending;
 	char *body;
 	size_t len;
 	size_t cap;
@@ -160,6 +170,38 @@ static int http_publish_body(struct lws *wsi, struct http_request *req,
 	return 0;
 }
 
+static void http_on_stored(void *arg, const char *seq)
+{
+	struct http_pending *p = arg;
+
+	if (!p->wsi) {
+		free(p); /* the request is gone */
+		return;
+	}
+	p->done = 1;
+	p->failed = !seq;
+	if (seq)
+		snprintf(p->seq, sizeof(p->seq), "%s", seq);
+	lws_callback_on_writable(p->wsi);
+}
+
+/* The stored publish's answer, from WRITEABLE. */
+static int http_publish_stored_reply(struct lws *wsi, struct http_request *req)
+{
+	struct http_pending *p = req->pending;
+	int rc;
+
+	if (!p || !p->done)
+		return 0;
+	req->pending = NULL;
+	rc = p->failed ? http_error(wsi, 503, "the message could not be stored")
+		       : http_respond_json(wsi, 202,
+					   json_pack("{s:b, s:s}", "published",
+						     1, "seq", p->seq));
+	free(p);
+	return rc;
+}
+
 static int http_publish_complete(struct lws *wsi, struct http_request *req)
 {
 	struct worker *w = worker_of(wsi);
@@ -201,17 +243,51 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 		json_decref(o);
 		return http_error(wsi, 413, "\"data\" is over max-message-size");
 	}
-	router_publish(w, &target, data);
-	json_decref(o);
-	return http_respond_json(wsi, 202, json_pack("{s:b}", "published", 1));
+	if (target.kind == ROUTE_CHANNEL) {
+		struct http_pending *p = calloc(1, sizeof(*p));
+
+		if (p) {
+			p->wsi = wsi;
+			if (!router_publish_stored(w, &target, data,
+						   http_on_stored, p)) {
+				/* the answer waits for the seq (WRITEABLE) */
+				req->pending = p;
+				json_decref(o);
+				return 0;
+			}
+			free(p);
+		}
+	}
+	{
+		char seq[SEQ_TEXT_MAX];
+		json_t *reply = json_pack("{s:b}", "published", 1);
+
+		router_publish(w, &target, data, seq);
+		if (reply && seq[0])
+			json_object_set_new(reply, "seq", json_string(seq));
+		json_decref(o);
+		return http_respond_json(wsi, 202, reply);
+	}
 }
 
-static void http_request_free(struct http_request *req)
+/* Frees the body; keep_pending: the request goes on (its answer waits). */
+static void http_request_free(struct http_request *req, int keep_pending)
 {
+	struct http_pending *p;
+
 	if (!req)
 		return;
+	p = req->pending;
+	if (p && !keep_pending) {
+		if (p->done)
+			free(p);
+		else
+			p->wsi = NULL; /* the reply callback frees it */
+		p = NULL;
+	}
 	free(req->body);
 	memset(req, 0, sizeof(*req));
+	req->pending = p;
 }
 
 static int http_route(struct lws *wsi, struct http_request *req)
@@ -282,12 +358,16 @@ static int callback_http_api(struct lws *wsi, enum lws_callback_reasons reason,
 	{
 		int rc = http_publish_complete(wsi, req);
 
-		http_request_free(req);
+		http_request_free(req, 1);
 		return rc;
 	}
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (req && req->pending)
+			return http_publish_stored_reply(wsi, req);
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		http_request_free(req);
+		http_request_free(req, 0);
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* a client naming this protocol in Sec-WebSocket-Protocol */

@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "close_code.h"
 #include "handshake.h"
+#include "history.h"
 #include "http_api.h"
 #include "hub.h"
 #include "log.h"
@@ -183,15 +184,25 @@ static int ws_filter(struct lws *wsi)
 	return -1;
 }
 
+struct ws_subscribe_ctx {
+	struct lws *wsi;
+	const struct ws_request *r;
+};
+
 static void ws_subscribe_arg(const char *channel, size_t len, void *arg)
 {
-	struct lws *wsi = arg;
+	struct ws_subscribe_ctx *ctx = arg;
+	struct lws *wsi = ctx->wsi;
 	struct ws_session *pss = lws_wsi_user(wsi);
 	char name[NAMES_CHANNEL_MAX + 1];
+	struct seq since;
+	int has_since = !handshake_since(ctx->r->req.args, ctx->r->req.nargs,
+					 channel, len, &since);
 
 	memcpy(name, channel, len);
 	name[len] = '\0';
-	if (router_subscribe(worker_of(wsi), &pss->hub, name))
+	if (router_subscribe(worker_of(wsi), &pss->hub, name,
+			     has_since ? &since : NULL))
 		log_msg(LOG_WARN, "ws", "client_id=%s could not subscribe to %s",
 			pss->hub.client_id, name);
 }
@@ -219,8 +230,12 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 	pss->opened = 1;
 	w->metrics.connections_total++;
 
-	handshake_foreach_channel(r.req.args, r.req.nargs, ws_subscribe_arg,
-				  wsi);
+	{
+		struct ws_subscribe_ctx ctx = { wsi, &r };
+
+		handshake_foreach_channel(r.req.args, r.req.nargs,
+					  ws_subscribe_arg, &ctx);
+	}
 
 	snprintf(session, sizeof(session), "%d-%" PRIu64, w->index,
 		 pss->hub.id);
@@ -430,6 +445,7 @@ static void ws_closed(struct lws *wsi, struct ws_session *pss)
 	if (pss->opened) {
 		log_msg(LOG_INFO, "ws", "session closed client_id=%s session=%d-%" PRIu64,
 			pss->hub.client_id, w->index, pss->hub.id);
+		router_session_closed(w, &pss->hub);
 		hub_session_close(w->hub, &pss->hub);
 		pss->opened = 0;
 	}

@@ -36,6 +36,7 @@ struct hub_subscription {
 	struct lws_dll2 in_session;
 	struct hub_channel *channel;
 	struct hub_session *session;
+	uint8_t held;                 /* a resume delivers instead */
 };
 
 struct hub {
@@ -240,6 +241,16 @@ static struct hub_subscription *hub_find_subscription(struct hub_session *s,
 	return NULL;
 }
 
+void hub_hold(struct hub *hub, struct hub_session *s, const char *channel,
+	      int held)
+{
+	struct hub_subscription *sub = hub_find_subscription(s, channel);
+
+	(void)hub;
+	if (sub)
+		sub->held = (uint8_t)(held != 0);
+}
+
 int hub_is_subscribed(struct hub *hub, struct hub_session *s,
 		      const char *channel)
 {
@@ -403,7 +414,8 @@ unsigned hub_deliver_channel(struct hub *hub, struct hub_channel *ch,
 		struct hub_subscription *sub = lws_container_of(
 			d, struct hub_subscription, in_channel);
 
-		n += hub_deliver_session(hub, sub->session, f);
+		if (!sub->held)
+			n += hub_deliver_session(hub, sub->session, f);
 	}
 	lws_end_foreach_dll_safe(d, d1);
 	return n;

@@ -59,6 +59,16 @@ static const struct counter_def counters[] = {
 		"sessions dropped after twice the heartbeat without input"),
 	COUNTER(close_deadline_drops, "herald_close_deadline_drops_total",
 		"sessions dropped because a close herald started did not finish"),
+	COUNTER(history_writes, "herald_history_writes_total",
+		"channel messages stored in history by this node"),
+	COUNTER(history_replayed, "herald_history_replayed_total",
+		"messages replayed to resuming sessions"),
+	COUNTER(resumes_recovered, "herald_resumes_recovered_total",
+		"resumes that received every missed message"),
+	COUNTER(resumes_resync, "herald_resumes_resync_total",
+		"resumes (and heals) answered with resync"),
+	COUNTER(gaps_healed, "herald_gaps_healed_total",
+		"channels healed from the streams after the Redis link returned"),
 };
 
 #define COUNTER_COUNT (sizeof(counters) / sizeof(counters[0]))

@@ -12,6 +12,7 @@
 #define INTERNAL_BROADCAST "$broadcast"
 #define INTERNAL_CLIENT "$client:"
 #define INTERNAL_CHANNEL "$channel:"
+#define INTERNAL_HISTORY "$history:"
 
 /* Whether s (len bytes) starts with literal and has more after it. */
 #define HAS_PREFIX(s, len, literal)            \
@@ -23,6 +24,7 @@ static void route_set(struct route_target *t, enum route_kind kind,
 {
 	t->kind = kind;
 	t->internal = internal;
+	t->history = 0;
 	memcpy(t->name, name, len);
 	t->name[len] = '\0';
 }
@@ -108,6 +110,15 @@ int route_parse_redis(const char *s, size_t len, struct route_target *t)
 		if (!route_match(&route_forms[i], route_forms[i].internal_prefix,
 				 s, len, 1, t))
 			return 0;
+	if (HAS_PREFIX(s, len, INTERNAL_HISTORY) &&
+	    names_valid_channel(s + sizeof(INTERNAL_HISTORY) - 1,
+				len - (sizeof(INTERNAL_HISTORY) - 1))) {
+		/* herald_publish's live message: "<seq> <kind> <payload>" */
+		route_set(t, ROUTE_CHANNEL, s + sizeof(INTERNAL_HISTORY) - 1,
+			  len - (sizeof(INTERNAL_HISTORY) - 1), 0);
+		t->history = 1;
+		return 0;
+	}
 	if (HAS_PREFIX(s, len, ROUTE_KEEPALIVE_PREFIX)) {
 		route_set(t, ROUTE_KEEPALIVE, "", 0, 1);
 		return 0;

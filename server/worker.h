@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "history.h"
 #include "hub.h"
 #include "listener.h"
 #include "metrics.h"
@@ -38,6 +39,7 @@ struct worker {
 	struct hub *hub;
 	struct metrics metrics;
 	struct redis_bridge *redis;   /* NULL with --redis-url none */
+	struct history *history;      /* seqs, rings, resumes (history.h) */
 	int redis_was_ready;          /* a later ready state is a reconnect */
 	int draining;                 /* refusing upgrades, sessions closing */
 	uint64_t started_ms;          /* wall clock at start: the seq epoch */
@@ -45,6 +47,7 @@ struct worker {
 	/* private to worker.c */
 	ev_timer _heartbeat_tick;     /* drives the hub's heartbeat wheel */
 	ev_timer _sys_tick;           /* publishes $sys */
+	ev_prepare _history_pump;     /* replay pages as sessions drain */
 	ev_async _stop;               /* woken by worker_request_stop() */
 	volatile sig_atomic_t _stop_requested;
 };

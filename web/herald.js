@@ -401,12 +401,14 @@ export class HeraldClient {
 
   _onResync(msg) {
     const ch = this._channels.get(msg.channel);
-    // The stale seq is kept on purpose: if the link drops again before a new
-    // message arrives, herald answers `resync` again instead of silently
-    // resuming from a point the application has not reloaded past.
     this._emit('resync', msg.channel, msg);
     if (ch && ch.onResync) this._call(ch.onResync, [msg.channel, msg]);
     else if (this._opts.onResync) this._call(this._opts.onResync, [msg.channel, msg]);
+    // herald says where the channel stands now (`seq`): the application has
+    // just been told to reload, so what follows that point is what a later
+    // resume must bring. Without a seq the old one is kept, and a resume
+    // answers resync again rather than skip anything.
+    if (ch && typeof msg.seq === 'string') ch.seq = msg.seq;
   }
 
   // -------------------------------------------------------------- keepalive
@@ -531,6 +533,9 @@ export class HeraldClient {
     this.request(frame).then((reply) => {
       if (this._channels.get(channel) !== ch) return;      // unsubscribed meanwhile
       ch.confirmed = true;
+      // A first subscribe learns the channel's position (its `seq`), so that
+      // a resume after a drop brings what was published meanwhile even when
+      // no message had arrived yet. (A resume's reply repeats `since`.)
       if (reply && reply.seq != null && ch.seq == null) ch.seq = reply.seq;
       for (const w of ch.waiters.splice(0)) { this._clearTimeout(w.timer); w.resolve(reply); }
     }, (err) => {

@@ -286,10 +286,10 @@ export async function expectFrame(client, expected, what, timeoutMs = 3000) {
   return assertFrame(got, expected, what);
 }
 
-/** Subscribe client to channel and consume the exact reply. */
+/** Subscribe client to channel and consume the exact reply (with the channel's seq); returns the reply. */
 export async function subscribe(client, channel) {
   await client.sendJson({ type: 'subscribe', channel });
-  await expectFrame(client, { type: 'subscribed', channel }, `subscribe ${channel}`);
+  return expectFrame(client, { type: 'subscribed', channel, seq: ANY_SEQ }, `subscribe ${channel}`);
 }
 
 /** expectNone on every client at once (one window). */

@@ -311,6 +311,45 @@ test('resync calls the channel hook, the client hook and the resync event', () =
   client.close();
 });
 
+test('resume: the first reply\'s seq is the channel\'s position; a resync moves the position to its seq', async () => {
+  const { client, clock, sockets } = make({ random: seq(0) });
+  const resyncs = [];
+  const got = [];
+  client.subscribe('quiet', (m) => got.push(m.seq), { onResync: (c, f) => resyncs.push([c, f.reason]) });
+  sockets[0].accept();
+  const first = sockets[0].last();
+  assert.equal(first.since, undefined);
+  sockets[0].push({ type: 'subscribed', channel: 'quiet', seq: '40-0', id: first.id });
+  await Promise.resolve();
+  assert.equal(client.lastSeq('quiet'), '40-0', 'a quiet channel still has a position to resume from');
+  sockets[0].drop();
+  clock.advance(0);
+  sockets[1].accept();
+  const again = sockets[1].last();
+  assert.equal(again.since, '40-0', 'resumes from the position, though nothing arrived');
+  // herald could not prove continuity: resync, with where the channel stands
+  sockets[1].push({ type: 'subscribed', channel: 'quiet', seq: '90-3', recovered: false, id: again.id });
+  sockets[1].push({ type: 'resync', channel: 'quiet', reason: 'trimmed', seq: '90-3' });
+  assert.deepEqual(resyncs, [['quiet', 'trimmed']]);
+  assert.equal(client.lastSeq('quiet'), '90-3');
+  sockets[1].push({ type: 'notification', channel: 'quiet', data: 1, seq: '91-0' });
+  assert.deepEqual(got, ['91-0']);
+  sockets[1].drop();
+  clock.advance(0);
+  sockets[2].accept();
+  assert.equal(sockets[2].last().since, '91-0');
+  client.close();
+});
+
+test('a resync without seq keeps the old position (the next resume resyncs again)', () => {
+  const { client, ws } = make();
+  client.subscribe('users', () => {}, { since: '5-0' }).catch(() => {});
+  ws().accept();
+  ws().push({ type: 'resync', channel: 'users' });
+  assert.equal(client.lastSeq('users'), '5-0');
+  client.close();
+});
+
 test('unsubscribe leaves the channel: frame sent, handler silent, not resubscribed', async () => {
   const { client, clock, sockets } = make({ random: seq(0) });
   const got = [];
