@@ -3,7 +3,7 @@
  * upgrade costs no allocation.
  */
 #include "handshake.h"
-#include "history.h"
+#include "seq.h"
 
 #include <string.h>
 

@@ -45,26 +45,12 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "seq.h"
 
 struct hub_session;
 struct history;
 struct history_resume;
 struct history_ticket;
-
-/* A channel position: a Redis Stream id "<ms>-<n>", or "<epoch>-<n>" in
- * the node's own numbering. */
-struct seq {
-	uint64_t ms, n;
-};
-
-#define SEQ_TEXT_MAX 44 /* "<20 digits>-<20 digits>" and the NUL */
-
-/* Parses "<digits>-<digits>" (len bytes); 0, or -1 when it is not one. */
-int seq_parse(const char *s, size_t len, struct seq *out);
-/* Writes the text form into buf (SEQ_TEXT_MAX bytes); returns buf. */
-char *seq_format(struct seq s, char *buf);
-/* <0, 0, >0 like strcmp. */
-int seq_cmp(struct seq a, struct seq b);
 
 /* Why a resume could not be proven continuous (resync's "reason"). */
 enum history_outcome {
