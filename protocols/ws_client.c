@@ -169,6 +169,33 @@ static struct admission_policy ws_policy(struct worker *w)
 	return p;
 }
 
+/* Refused upgrades logged in full per second and worker thread; the rest
+ * are counted in refused_total and summed up in one line. */
+#define WS_REFUSALS_LOGGED 20
+
+/*
+ * Logs a refused upgrade with its client_id and reason, at most
+ * WS_REFUSALS_LOGGED a second (each line differs by client_id, so log.c's
+ * collapsing of repeats alone would not bound a flood of them, e.g. 503s
+ * at the connection limit); the next second starts with a count of those
+ * held back.
+ */
+static void ws_log_refusal(const struct admission_result *res)
+{
+	static _Thread_local struct log_budget budget;
+	unsigned long missed;
+	int show = log_budget_take(&budget, WS_REFUSALS_LOGGED, &missed);
+
+	if (missed)
+		log_msg(LOG_INFO, "ws", "%lu more refused upgrades in the last "
+			"second were not logged one by one", missed);
+	if (show)
+		log_msg(LOG_INFO, "ws",
+			"refused upgrade status=%d client_id=%s reason=%s",
+			res->status, res->client_id[0] ? res->client_id : "-",
+			res->error);
+}
+
 static int ws_filter(struct lws *wsi)
 {
 	struct worker *w = worker_of(wsi);
@@ -180,8 +207,7 @@ static int ws_filter(struct lws *wsi)
 	if (!admission_check(&policy, &r.req, &res))
 		return 0;
 	w->metrics.refused_total++;
-	log_msg(LOG_INFO, "ws", "refused upgrade status=%d client_id=%s reason=%s",
-		res.status, res.client_id[0] ? res.client_id : "-", res.error);
+	ws_log_refusal(&res);
 	ws_refuse(wsi, res.status, res.error);
 	return -1;
 }
