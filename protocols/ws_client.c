@@ -477,7 +477,7 @@ int ws_close_code_valid(unsigned code)
  * only checks whether lws itself started closing), so ws_receive() drops
  * them. lws then echoes the payload in its own close frame and hangs up.
  * An invalid code or a 1-byte payload is a protocol error, answered with
- * 1002 (docs/protocol.md, "Close codes"):
+ * 1002 (docs/protocol.md, "When the client closes"):
  *  - a code lws does not know to be invalid (5000 and up; it rewrites the
  *    others to 1002 itself before calling us) is rewritten to 1002 in the
  *    payload lws is about to echo;
