@@ -6,7 +6,11 @@
  * Every response is small and written at once: headers and body in one
  * buffer, one lws_write(), then the transaction completes. A POST body is
  * collected in the per-request struct up to a bound and freed when the
- * request ends, whatever way it ends.
+ * request ends, whatever way it ends. A publish that will be refused
+ * whatever its body says (an unauthorized caller, a body without a length,
+ * a length over the bound) is answered from its headers, before any of
+ * its body is read, and the connection is then closed (docs/protocol.md,
+ * "HTTP").
  *
  * Thread: the worker's lws service thread.
  */
@@ -41,10 +45,12 @@ struct http_request {
 	uint8_t too_big;
 	uint8_t is_publish;
 	uint8_t authorized;
+	uint8_t answered;     /* refused from its headers: the body is ignored */
 };
 
 static int http_respond(struct lws *wsi, unsigned int status,
-			const char *type, const char *body, size_t len)
+			const char *type, const char *body, size_t len,
+			int close)
 {
 	unsigned char buf[LWS_PRE + HTTP_RESPONSE_MAX];
 	unsigned char *start = buf + LWS_PRE, *p = start,
@@ -55,6 +61,9 @@ static int http_respond(struct lws *wsi, unsigned int status,
 					(const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p,
 					end) ||
+	    (close && lws_add_http_header_by_name(
+			      wsi, (const unsigned char *)"connection:",
+			      (const unsigned char *)"close", 5, &p, end)) ||
 	    lws_finalize_http_header(wsi, &p, end))
 		return -1;
 	if (len > (size_t)(end - p))
@@ -64,10 +73,16 @@ static int http_respond(struct lws *wsi, unsigned int status,
 	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) !=
 	    (int)(p - start))
 		return -1;
+	/* closing: lws shuts down our side and reads the caller's unread body
+	 * away until it hangs up (or a timeout), so no reset overtakes the
+	 * answer */
+	if (close)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_respond_json(struct lws *wsi, unsigned int status, json_t *o)
+static int http_respond_json_ex(struct lws *wsi, unsigned int status,
+				json_t *o, int close)
 {
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc;
@@ -75,14 +90,30 @@ static int http_respond_json(struct lws *wsi, unsigned int status, json_t *o)
 	json_decref(o);
 	if (!text)
 		return -1;
-	rc = http_respond(wsi, status, "application/json", text, strlen(text));
+	rc = http_respond(wsi, status, "application/json", text, strlen(text),
+			  close);
 	free(text);
 	return rc;
+}
+
+static int http_respond_json(struct lws *wsi, unsigned int status, json_t *o)
+{
+	return http_respond_json_ex(wsi, status, o, 0);
 }
 
 static int http_error(struct lws *wsi, unsigned int status, const char *error)
 {
 	return http_respond_json(wsi, status, json_pack("{s:s}", "error", error));
+}
+
+/* An error answered before the request's body was read: the connection is
+ * closed after it, since the body that follows cannot be told apart from a
+ * next request. */
+static int http_error_early(struct lws *wsi, unsigned int status,
+			    const char *error)
+{
+	return http_respond_json_ex(wsi, status,
+				    json_pack("{s:s}", "error", error), 1);
 }
 
 static int http_health(struct lws *wsi, struct worker *w)
@@ -103,7 +134,7 @@ static int http_metrics(struct lws *wsi, struct worker *w)
 
 	worker_metrics_view(w, &v);
 	n = metrics_render_prometheus(&v, text, sizeof(text));
-	return http_respond(wsi, 200, "text/plain; version=0.0.4", text, n);
+	return http_respond(wsi, 200, "text/plain; version=0.0.4", text, n, 0);
 }
 
 static int http_stats(struct lws *wsi, struct worker *w)
@@ -141,11 +172,63 @@ static int http_publish_authorized(struct lws *wsi, struct worker *w)
 	return !CRYPTO_memcmp(auth + 7, key, klen);
 }
 
+static const char *http_unauthorized_reason(const struct worker *w)
+{
+	return w->cfg->api_key ? "missing or wrong API key"
+			       : "publishing needs an API key from "
+				 "non-loopback callers";
+}
+
+/* The body bound of POST /api/publish. */
+static size_t http_publish_max(const struct worker *w)
+{
+	return (size_t)w->cfg->max_message_size + HTTP_PUBLISH_MAX_EXTRA;
+}
+
+/*
+ * Decides a publish from its headers alone: 0 to read its body, else the
+ * answer was written (the return value for lws, -1: close). lws 4.1.6 does
+ * not decode a chunked request body and, given a Content-Length, waits for
+ * all of it, so these are answered before the body: an unauthorized caller
+ * (401), a body without a Content-Length (Transfer-Encoding, 411), a
+ * Content-Length over the bound (413).
+ */
+static int http_publish_headers(struct lws *wsi, struct worker *w,
+				struct http_request *req)
+{
+	char cl[32];
+	char *end;
+	unsigned long long len;
+
+	unsigned status = 0;
+	const char *error = NULL;
+
+	if (!req->authorized) {
+		status = 401;
+		error = http_unauthorized_reason(w);
+	} else if (lws_hdr_total_length(wsi,
+					WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+		status = 411;
+		error = "a Content-Length is required (chunked bodies are not "
+			"accepted)";
+	} else if (lws_hdr_copy(wsi, cl, sizeof(cl),
+				WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+		len = strtoull(cl, &end, 10);
+		if (*end || len > http_publish_max(w)) {
+			status = 413;
+			error = "body too large";
+		}
+	}
+	if (!status)
+		return 0; /* read the body */
+	req->answered = 1;
+	return http_error_early(wsi, status, error);
+}
+
 static int http_publish_body(struct lws *wsi, struct http_request *req,
 			     const void *in, size_t len)
 {
-	size_t max = (size_t)worker_of(wsi)->cfg->max_message_size +
-		     HTTP_PUBLISH_MAX_EXTRA;
+	size_t max = http_publish_max(worker_of(wsi));
 
 	if (!len)
 		return 0;
@@ -202,24 +285,38 @@ static int http_publish_stored_reply(struct lws *wsi, struct http_request *req)
 	return rc;
 }
 
+static void http_request_free(struct http_request *req, int keep_pending);
+
+/*
+ * Answers a publish once its body is complete. The request struct is
+ * emptied first: answering completes the transaction, and on a keep-alive
+ * connection lws 4.1.6 then rebinds the protocol, which frees this user
+ * data (req must not be touched after any http_respond()).
+ */
 static int http_publish_complete(struct lws *wsi, struct http_request *req)
 {
 	struct worker *w = worker_of(wsi);
+	int authorized = req->authorized, too_big = req->too_big;
+	char *body = req->body;
+	size_t len = req->len;
 	json_error_t error;
 	json_t *o, *channel, *data;
 	struct route_target target;
 	const char *name;
 
-	if (!req->authorized)
-		return http_error(wsi, 401, w->cfg->api_key
-						    ? "missing or wrong API key"
-						    : "publishing needs an API "
-						      "key from non-loopback "
-						      "callers");
-	if (req->too_big)
+	req->body = NULL;
+	http_request_free(req, 1);
+	if (!authorized) { /* answered from the headers already */
+		free(body);
+		return http_error(wsi, 401, http_unauthorized_reason(w));
+	}
+	if (too_big) {
+		free(body);
 		return http_error(wsi, 413, "body too large");
-	o = json_loadb(req->body ? req->body : "", req->len,
+	}
+	o = json_loadb(body ? body : "", len,
 		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
+	free(body);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
 		return http_error(wsi, 400, "body must be a JSON object");
@@ -300,7 +397,8 @@ static int http_route(struct lws *wsi, struct http_request *req)
 			return http_error(wsi, 404, "not found");
 		req->is_publish = 1;
 		req->authorized = (uint8_t)http_publish_authorized(wsi, w);
-		return 0; /* the body follows: HTTP_BODY, BODY_COMPLETION */
+		/* the body follows: HTTP_BODY, BODY_COMPLETION */
+		return http_publish_headers(wsi, w, req);
 	}
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
 		return http_error(wsi, 405, "method not allowed");
@@ -349,18 +447,14 @@ static int callback_http_api(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		return http_route(wsi, req);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (!req->is_publish)
+		if (!req->is_publish || req->answered)
 			return 0;
 		return http_publish_body(wsi, req, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (!req->is_publish)
+		if (!req->is_publish || req->answered)
 			return 0;
-	{
-		int rc = http_publish_complete(wsi, req);
-
-		http_request_free(req, 1);
-		return rc;
-	}
+		/* frees what req holds before answering (see there) */
+		return http_publish_complete(wsi, req);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (req && req->pending)
 			return http_publish_stored_reply(wsi, req);

@@ -2,7 +2,8 @@
  * hub — see hub.h.
  *
  * Data structures: all sessions in one list (broadcast walks it); clients
- * and channels in uthash tables keyed by name; a subscription node links
+ * and channels in uthash tables keyed by name (hashed with SipHash under a
+ * per-process key); a subscription node links
  * one session and one channel and sits in both lists, so leaving a channel
  * or closing a session is O(subscriptions) with no search.
  *
@@ -11,12 +12,17 @@
  * queue is empty once hub_session_close() has run.
  */
 #include "hub.h"
+#include "keyed_hash.h"
 #include "log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Client ids and channel names are chosen by clients: the tables hash them
+ * with a per-process secret key (keyed_hash.h), not uthash's fixed one. */
+#define HASH_FUNCTION KEYED_HASH_UT
 #include <uthash.h>
 
 struct hub_client {
