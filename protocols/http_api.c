@@ -6,11 +6,16 @@
  * Every response is small and written at once: headers and body in one
  * buffer, one lws_write(), then the transaction completes. A POST body is
  * collected in the per-request struct up to a bound and freed when the
- * request ends, whatever way it ends.
+ * request ends, whatever way it ends. A publish that will be refused
+ * whatever its body says (an unauthorized caller, a body without a length,
+ * a length over the bound) is answered from its headers, before any of
+ * its body is read, and the connection is then closed (docs/protocol.md,
+ * "HTTP").
  *
  * Thread: the worker's lws service thread.
  */
 #include "http_api.h"
+#include "history.h"
 #include "log.h"
 #include "message.h"
 #include "router.h"
@@ -24,17 +29,28 @@
 #define HTTP_RESPONSE_MAX 16384
 #define HTTP_PUBLISH_MAX_EXTRA 1024
 
+/* A publish waiting for its seq from Redis; the reply callback frees it
+ * once the request is gone (wsi NULL). */
+struct http_pending {
+	struct lws *wsi;
+	char seq[SEQ_TEXT_MAX];
+	uint8_t done, failed;
+};
+
 struct http_request {
+	struct http_pending *pending;
 	char *body;
 	size_t len;
 	size_t cap;
 	uint8_t too_big;
 	uint8_t is_publish;
 	uint8_t authorized;
+	uint8_t answered;     /* refused from its headers: the body is ignored */
 };
 
 static int http_respond(struct lws *wsi, unsigned int status,
-			const char *type, const char *body, size_t len)
+			const char *type, const char *body, size_t len,
+			int close)
 {
 	unsigned char buf[LWS_PRE + HTTP_RESPONSE_MAX];
 	unsigned char *start = buf + LWS_PRE, *p = start,
@@ -45,6 +61,9 @@ static int http_respond(struct lws *wsi, unsigned int status,
 					(const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p,
 					end) ||
+	    (close && lws_add_http_header_by_name(
+			      wsi, (const unsigned char *)"connection:",
+			      (const unsigned char *)"close", 5, &p, end)) ||
 	    lws_finalize_http_header(wsi, &p, end))
 		return -1;
 	if (len > (size_t)(end - p))
@@ -54,10 +73,16 @@ static int http_respond(struct lws *wsi, unsigned int status,
 	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) !=
 	    (int)(p - start))
 		return -1;
+	/* closing: lws shuts down our side and reads the caller's unread body
+	 * away until it hangs up (or a timeout), so no reset overtakes the
+	 * answer */
+	if (close)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_respond_json(struct lws *wsi, unsigned int status, json_t *o)
+static int http_respond_json_ex(struct lws *wsi, unsigned int status,
+				json_t *o, int close)
 {
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc;
@@ -65,14 +90,30 @@ static int http_respond_json(struct lws *wsi, unsigned int status, json_t *o)
 	json_decref(o);
 	if (!text)
 		return -1;
-	rc = http_respond(wsi, status, "application/json", text, strlen(text));
+	rc = http_respond(wsi, status, "application/json", text, strlen(text),
+			  close);
 	free(text);
 	return rc;
+}
+
+static int http_respond_json(struct lws *wsi, unsigned int status, json_t *o)
+{
+	return http_respond_json_ex(wsi, status, o, 0);
 }
 
 static int http_error(struct lws *wsi, unsigned int status, const char *error)
 {
 	return http_respond_json(wsi, status, json_pack("{s:s}", "error", error));
+}
+
+/* An error answered before the request's body was read: the connection is
+ * closed after it, since the body that follows cannot be told apart from a
+ * next request. */
+static int http_error_early(struct lws *wsi, unsigned int status,
+			    const char *error)
+{
+	return http_respond_json_ex(wsi, status,
+				    json_pack("{s:s}", "error", error), 1);
 }
 
 static int http_health(struct lws *wsi, struct worker *w)
@@ -93,7 +134,7 @@ static int http_metrics(struct lws *wsi, struct worker *w)
 
 	worker_metrics_view(w, &v);
 	n = metrics_render_prometheus(&v, text, sizeof(text));
-	return http_respond(wsi, 200, "text/plain; version=0.0.4", text, n);
+	return http_respond(wsi, 200, "text/plain; version=0.0.4", text, n, 0);
 }
 
 static int http_stats(struct lws *wsi, struct worker *w)
@@ -131,11 +172,63 @@ static int http_publish_authorized(struct lws *wsi, struct worker *w)
 	return !CRYPTO_memcmp(auth + 7, key, klen);
 }
 
+static const char *http_unauthorized_reason(const struct worker *w)
+{
+	return w->cfg->api_key ? "missing or wrong API key"
+			       : "publishing needs an API key from "
+				 "non-loopback callers";
+}
+
+/* The body bound of POST /api/publish. */
+static size_t http_publish_max(const struct worker *w)
+{
+	return (size_t)w->cfg->max_message_size + HTTP_PUBLISH_MAX_EXTRA;
+}
+
+/*
+ * Decides a publish from its headers alone: 0 to read its body, else the
+ * answer was written (the return value for lws, -1: close). lws 4.1.6 does
+ * not decode a chunked request body and, given a Content-Length, waits for
+ * all of it, so these are answered before the body: an unauthorized caller
+ * (401), a body without a Content-Length (Transfer-Encoding, 411), a
+ * Content-Length over the bound (413).
+ */
+static int http_publish_headers(struct lws *wsi, struct worker *w,
+				struct http_request *req)
+{
+	char cl[32];
+	char *end;
+	unsigned long long len;
+
+	unsigned status = 0;
+	const char *error = NULL;
+
+	if (!req->authorized) {
+		status = 401;
+		error = http_unauthorized_reason(w);
+	} else if (lws_hdr_total_length(wsi,
+					WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+		status = 411;
+		error = "a Content-Length is required (chunked bodies are not "
+			"accepted)";
+	} else if (lws_hdr_copy(wsi, cl, sizeof(cl),
+				WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+		len = strtoull(cl, &end, 10);
+		if (*end || len > http_publish_max(w)) {
+			status = 413;
+			error = "body too large";
+		}
+	}
+	if (!status)
+		return 0; /* read the body */
+	req->answered = 1;
+	return http_error_early(wsi, status, error);
+}
+
 static int http_publish_body(struct lws *wsi, struct http_request *req,
 			     const void *in, size_t len)
 {
-	size_t max = (size_t)worker_of(wsi)->cfg->max_message_size +
-		     HTTP_PUBLISH_MAX_EXTRA;
+	size_t max = http_publish_max(worker_of(wsi));
 
 	if (!len)
 		return 0;
@@ -160,24 +253,70 @@ static int http_publish_body(struct lws *wsi, struct http_request *req,
 	return 0;
 }
 
+static void http_on_stored(void *arg, const char *seq)
+{
+	struct http_pending *p = arg;
+
+	if (!p->wsi) {
+		free(p); /* the request is gone */
+		return;
+	}
+	p->done = 1;
+	p->failed = !seq;
+	if (seq)
+		snprintf(p->seq, sizeof(p->seq), "%s", seq);
+	lws_callback_on_writable(p->wsi);
+}
+
+/* The stored publish's answer, from WRITEABLE. */
+static int http_publish_stored_reply(struct lws *wsi, struct http_request *req)
+{
+	struct http_pending *p = req->pending;
+	int rc;
+
+	if (!p || !p->done)
+		return 0;
+	req->pending = NULL;
+	rc = p->failed ? http_error(wsi, 503, "the message could not be stored")
+		       : http_respond_json(wsi, 202,
+					   json_pack("{s:b, s:s}", "published",
+						     1, "seq", p->seq));
+	free(p);
+	return rc;
+}
+
+static void http_request_free(struct http_request *req, int keep_pending);
+
+/*
+ * Answers a publish once its body is complete. The request struct is
+ * emptied first: answering completes the transaction, and on a keep-alive
+ * connection lws 4.1.6 then rebinds the protocol, which frees this user
+ * data (req must not be touched after any http_respond()).
+ */
 static int http_publish_complete(struct lws *wsi, struct http_request *req)
 {
 	struct worker *w = worker_of(wsi);
+	int authorized = req->authorized, too_big = req->too_big;
+	char *body = req->body;
+	size_t len = req->len;
 	json_error_t error;
 	json_t *o, *channel, *data;
 	struct route_target target;
 	const char *name;
 
-	if (!req->authorized)
-		return http_error(wsi, 401, w->cfg->api_key
-						    ? "missing or wrong API key"
-						    : "publishing needs an API "
-						      "key from non-loopback "
-						      "callers");
-	if (req->too_big)
+	req->body = NULL;
+	http_request_free(req, 1);
+	if (!authorized) { /* answered from the headers already */
+		free(body);
+		return http_error(wsi, 401, http_unauthorized_reason(w));
+	}
+	if (too_big) {
+		free(body);
 		return http_error(wsi, 413, "body too large");
-	o = json_loadb(req->body ? req->body : "", req->len,
+	}
+	o = json_loadb(body ? body : "", len,
 		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &error);
+	free(body);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
 		return http_error(wsi, 400, "body must be a JSON object");
@@ -201,20 +340,55 @@ static int http_publish_complete(struct lws *wsi, struct http_request *req)
 		json_decref(o);
 		return http_error(wsi, 413, "\"data\" is over max-message-size");
 	}
-	if (router_publish(w, &target, data)) {
-		json_decref(o);
-		return http_error(wsi, 503, "overloaded");
+	if (target.kind == ROUTE_CHANNEL) {
+		struct http_pending *p = calloc(1, sizeof(*p));
+
+		if (p) {
+			p->wsi = wsi;
+			if (!router_publish_stored(w, &target, data,
+						   http_on_stored, p)) {
+				/* the answer waits for the seq (WRITEABLE) */
+				req->pending = p;
+				json_decref(o);
+				return 0;
+			}
+			free(p);
+		}
 	}
-	json_decref(o);
-	return http_respond_json(wsi, 202, json_pack("{s:b}", "published", 1));
+	{
+		char seq[SEQ_TEXT_MAX];
+		json_t *reply = json_pack("{s:b}", "published", 1);
+
+		if (router_publish(w, &target, data, seq)) {
+			json_decref(reply);
+			json_decref(o);
+			return http_error(wsi, 503, "overloaded");
+		}
+		if (reply && seq[0])
+			json_object_set_new(reply, "seq", json_string(seq));
+		json_decref(o);
+		return http_respond_json(wsi, 202, reply);
+	}
 }
 
-static void http_request_free(struct http_request *req)
+/* Frees the body; keep_pending: the request goes on (its answer waits). */
+static void http_request_free(struct http_request *req, int keep_pending)
 {
+	struct http_pending *p;
+
 	if (!req)
 		return;
+	p = req->pending;
+	if (p && !keep_pending) {
+		if (p->done)
+			free(p);
+		else
+			p->wsi = NULL; /* the reply callback frees it */
+		p = NULL;
+	}
 	free(req->body);
 	memset(req, 0, sizeof(*req));
+	req->pending = p;
 }
 
 static int http_route(struct lws *wsi, struct http_request *req)
@@ -227,7 +401,8 @@ static int http_route(struct lws *wsi, struct http_request *req)
 			return http_error(wsi, 404, "not found");
 		req->is_publish = 1;
 		req->authorized = (uint8_t)http_publish_authorized(wsi, w);
-		return 0; /* the body follows: HTTP_BODY, BODY_COMPLETION */
+		/* the body follows: HTTP_BODY, BODY_COMPLETION */
+		return http_publish_headers(wsi, w, req);
 	}
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
 		return http_error(wsi, 405, "method not allowed");
@@ -276,21 +451,21 @@ static int callback_http_api(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		return http_route(wsi, req);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (!req->is_publish)
+		if (!req->is_publish || req->answered)
 			return 0;
 		return http_publish_body(wsi, req, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (!req->is_publish)
+		if (!req->is_publish || req->answered)
 			return 0;
-	{
-		int rc = http_publish_complete(wsi, req);
-
-		http_request_free(req);
-		return rc;
-	}
+		/* frees what req holds before answering (see there) */
+		return http_publish_complete(wsi, req);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (req && req->pending)
+			return http_publish_stored_reply(wsi, req);
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		http_request_free(req);
+		http_request_free(req, 0);
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* a client naming this protocol in Sec-WebSocket-Protocol */

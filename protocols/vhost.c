@@ -1,12 +1,13 @@
 /*
- * vhost — one worker's lws context (server/transport.h): the listening
- * socket, the protocols (HTTP API first, then /ws/), the mounts (the
- * dashboard's files at /, the API paths) and TLS, on the worker's libev
- * loop. lws glue only: every choice here is about lws 4.1.6's behaviour.
+ * vhost — one worker's lws contexts (server/transport.h): the protocols
+ * (HTTP API first, then /ws/), the mounts (the dashboard's files at /, the
+ * API paths) and TLS, on the worker's libev loop, serving the sockets
+ * herald accepts (server/listener.c). lws glue only: every choice here is
+ * about lws 4.1.6's behaviour.
  *
- * Thread: the worker's thread, at start. The arrays lws keeps pointers to
+ * Thread: the worker's thread. The arrays lws keeps pointers to
  * (protocols, the root mount, the retry policy) live in the worker's
- * struct transport_conf, so workers share no mutable state.
+ * struct transport, so workers share no mutable state.
  */
 #include "transport.h"
 #include "http_api.h"
@@ -76,42 +77,20 @@ static void vhost_mount_root(struct lws_http_mount *root,
 	}
 }
 
-struct lws_context *transport_create(struct worker *w)
+static struct lws_context *vhost_create_shard(struct worker *w)
 {
-	struct transport_conf *tc = &w->transport_conf;
+	struct transport *t = &w->transport;
 	const struct config *cfg = w->cfg;
 	struct lws_context_creation_info info;
-	struct lws_context *context;
-
-	memset(tc->protocols, 0, sizeof(tc->protocols));
-	for (size_t i = 0; i < TRANSPORT_PROTOCOLS; i++) {
-		tc->protocols[i] = *protocols_list[i];
-		if (protocols_list[i] == &ws_client_protocol)
-			tc->protocols[i].rx_buffer_size =
-				(size_t)cfg->read_buffer;
-	}
-	vhost_mount_root(&tc->mount_root, cfg);
-	/*
-	 * lws's own validity pings stay off (a policy whose hangup time is 0):
-	 * lws 4.1.6 re-sorts one timer per connection in a single list on each
-	 * ping and pong, which made idle sessions cost CPU with the square of
-	 * their number. The hub pings from its own wheel (docs/design.md,
-	 * "Heartbeat and deadlines").
-	 */
-	memset(&tc->retry, 0, sizeof(tc->retry));
 
 	memset(&info, 0, sizeof(info));
-	info.port = cfg->port;
-	if (strcmp(cfg->host, "0.0.0.0")) {
-		info.iface = cfg->host;
-		if (!strchr(cfg->host, ':'))
-			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-	}
-	info.protocols = tc->protocols;
+	/* herald accepts (server/listener.c) and hands sockets over */
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.protocols = t->_protocols;
 	info.pvo = &pvo_ws;
-	info.mounts = &tc->mount_root;
+	info.mounts = &t->_mount_root;
 	info.user = w;
-	info.retry_and_idle_policy = &tc->retry;
+	info.retry_and_idle_policy = &t->_retry;
 	/* h2 of lws 4.1.6 stays unreachable: only http/1.1 is offered over TLS,
 	 * and plaintext "Upgrade: h2c" is refused in http_api.c */
 	info.alpn = "http/1.1";
@@ -134,14 +113,81 @@ struct lws_context *transport_create(struct worker *w)
 	 * of a 10k-subscriber fan-out (docs/benchmarks.md).
 	 */
 	info.options |= LWS_SERVER_OPTION_LIBEV;
-	tc->foreign_loops[0] = w->loop;
-	info.foreign_loops = tc->foreign_loops;
+	t->_foreign_loops[0] = w->loop;
+	info.foreign_loops = t->_foreign_loops;
 	info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8 |
-			LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
 			LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-	context = lws_create_context(&info);
-	if (!context)
-		log_msg(LOG_ERROR, "worker", "cannot listen on %s:%d",
-			cfg->host, cfg->port);
-	return context;
+	return lws_create_context(&info);
+}
+
+int transport_create(struct worker *w)
+{
+	struct transport *t = &w->transport;
+	const struct config *cfg = w->cfg;
+
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < TRANSPORT_PROTOCOLS; i++) {
+		t->_protocols[i] = *protocols_list[i];
+		if (protocols_list[i] == &ws_client_protocol)
+			t->_protocols[i].rx_buffer_size =
+				(size_t)cfg->read_buffer;
+	}
+	vhost_mount_root(&t->_mount_root, cfg);
+	/*
+	 * t->_retry stays zeroed: lws's own validity pings are off (a policy
+	 * whose hangup time is 0):
+	 * lws 4.1.6 re-sorts one timer per connection in a single list on each
+	 * ping and pong, which made idle sessions cost CPU with the square of
+	 * their number. The hub pings from its own wheel (docs/design.md,
+	 * "Heartbeat and deadlines").
+	 */
+	/*
+	 * One context with TLS: with several TLS server contexts in one
+	 * process, lws 4.1.6 refused some adoptions and leaked OpenSSL
+	 * objects (seen under ASan), so a TLS worker keeps its sessions in
+	 * one context.
+	 */
+	t->_count = cfg->tls_cert ? 1 : TRANSPORT_SHARDS;
+	for (unsigned i = 0; i < t->_count; i++) {
+		t->_shards[i] = vhost_create_shard(w);
+		t->_vhosts[i] = t->_shards[i]
+			? lws_get_vhost_by_name(t->_shards[i], "herald") : NULL;
+		if (!t->_vhosts[i]) {
+			log_msg(LOG_ERROR, "transport", "cannot create the lws "
+				"context%s", cfg->tls_cert
+				? " (check --tls-cert and --tls-key)" : "");
+			transport_destroy(w);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void transport_adopt(struct worker *w, int fd)
+{
+	struct transport *t = &w->transport;
+	/*
+	 * By runs of 64 descriptor numbers, not round robin: lws's walk of
+	 * its table on each close then meets this shard's connections in
+	 * runs, which the CPU predicts, instead of scattered one in _count.
+	 */
+	unsigned shard = ((unsigned)fd >> 6) % t->_count;
+
+	/* lws closes fd itself when it cannot adopt it (a failed TLS
+	 * handshake ends here too) */
+	if (!lws_adopt_socket_vhost(t->_vhosts[shard], fd))
+		log_msg(LOG_DEBUG, "transport", "lws did not take a new "
+			"connection");
+}
+
+void transport_destroy(struct worker *w)
+{
+	struct transport *t = &w->transport;
+
+	for (unsigned i = 0; i < TRANSPORT_SHARDS; i++) {
+		if (t->_shards[i])
+			lws_context_destroy(t->_shards[i]);
+		t->_shards[i] = NULL;
+		t->_vhosts[i] = NULL;
+	}
 }

@@ -13,7 +13,11 @@
  *   (hub wake)                  frames for another session are written at
  *                               once when lws holds nothing back for it
  *   SERVER_WRITEABLE            write queued frames until lws must buffer;
- *                               then close if a close code is set
+ *                               then close if a close code is set (once
+ *                               lws holds no part of a frame any more)
+ *   WS_PEER_INITIATED_CLOSE     the client closed: nothing it sends after
+ *                               that is acted on; an invalid close code
+ *                               is answered with 1002
  *   CLOSED / DROP_PROTOCOL      hub_session_close, free grant and buffer
  *
  * Thread: the worker's lws service thread.
@@ -24,6 +28,7 @@
 #include "auth.h"
 #include "close_code.h"
 #include "handshake.h"
+#include "history.h"
 #include "http_api.h"
 #include "hub.h"
 #include "log.h"
@@ -46,7 +51,7 @@ struct ws_session {
 	size_t rx_cap;
 	uint8_t rx_binary;
 	uint8_t opened;              /* registered with the hub */
-	uint8_t write_failed;        /* a direct write failed: close it */
+	uint8_t peer_closed;         /* the client sent its close frame */
 	struct rate_bucket rate;
 	struct rate_budget bytes;    /* --rate-limit-bytes */
 };
@@ -167,6 +172,33 @@ static struct admission_policy ws_policy(struct worker *w)
 	return p;
 }
 
+/* Refused upgrades logged in full per second and worker thread; the rest
+ * are counted in refused_total and summed up in one line. */
+#define WS_REFUSALS_LOGGED 20
+
+/*
+ * Logs a refused upgrade with its client_id and reason, at most
+ * WS_REFUSALS_LOGGED a second (each line differs by client_id, so log.c's
+ * collapsing of repeats alone would not bound a flood of them, e.g. 503s
+ * at the connection limit); the next second starts with a count of those
+ * held back.
+ */
+static void ws_log_refusal(const struct admission_result *res)
+{
+	static _Thread_local struct log_budget budget;
+	unsigned long missed;
+	int show = log_budget_take(&budget, WS_REFUSALS_LOGGED, &missed);
+
+	if (missed)
+		log_msg(LOG_INFO, "ws", "%lu more refused upgrades in the last "
+			"second were not logged one by one", missed);
+	if (show)
+		log_msg(LOG_INFO, "ws",
+			"refused upgrade status=%d client_id=%s reason=%s",
+			res->status, res->client_id[0] ? res->client_id : "-",
+			res->error);
+}
+
 static int ws_filter(struct lws *wsi)
 {
 	struct worker *w = worker_of(wsi);
@@ -178,21 +210,30 @@ static int ws_filter(struct lws *wsi)
 	if (!admission_check(&policy, &r.req, &res))
 		return 0;
 	w->metrics.refused_total++;
-	log_msg(LOG_INFO, "ws", "refused upgrade status=%d client_id=%s reason=%s",
-		res.status, res.client_id[0] ? res.client_id : "-", res.error);
+	ws_log_refusal(&res);
 	ws_refuse(wsi, res.status, res.error);
 	return -1;
 }
 
+struct ws_subscribe_ctx {
+	struct lws *wsi;
+	const struct ws_request *r;
+};
+
 static void ws_subscribe_arg(const char *channel, size_t len, void *arg)
 {
-	struct lws *wsi = arg;
+	struct ws_subscribe_ctx *ctx = arg;
+	struct lws *wsi = ctx->wsi;
 	struct ws_session *pss = lws_wsi_user(wsi);
 	char name[NAMES_CHANNEL_MAX + 1];
+	struct seq since;
+	int has_since = !handshake_since(ctx->r->req.args, ctx->r->req.nargs,
+					 channel, len, &since);
 
 	memcpy(name, channel, len);
 	name[len] = '\0';
-	if (router_subscribe(worker_of(wsi), &pss->hub, name))
+	if (router_subscribe(worker_of(wsi), &pss->hub, name,
+			     has_since ? &since : NULL))
 		log_msg(LOG_WARN, "ws", "client_id=%s could not subscribe to %s",
 			pss->hub.client_id, name);
 }
@@ -220,8 +261,12 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 	pss->opened = 1;
 	w->metrics.connections_total++;
 
-	handshake_foreach_channel(r.req.args, r.req.nargs, ws_subscribe_arg,
-				  wsi);
+	{
+		struct ws_subscribe_ctx ctx = { wsi, &r };
+
+		handshake_foreach_channel(r.req.args, r.req.nargs,
+					  ws_subscribe_arg, &ctx);
+	}
 
 	snprintf(session, sizeof(session), "%d-%" PRIu64, w->index,
 		 pss->hub.id);
@@ -313,8 +358,8 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 	size_t remaining = lws_remaining_packet_payload(wsi);
 	int final = lws_is_final_fragment(wsi);
 
-	if (pss->hub.close_code)
-		return 0; /* closing: input is ignored */
+	if (pss->hub.close_code || pss->peer_closed)
+		return 0; /* closing, or closed by the client: input is ignored */
 	/* any input proves the peer alive, not only pongs (the heartbeat) */
 	hub_session_heard(&pss->hub, hub_now_ms());
 
@@ -348,11 +393,12 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 		pss->rx = grown;
 		pss->rx_cap = cap;
 	}
-	memcpy(pss->rx + pss->rx_len, in, len);
+	if (len) /* an empty fragment comes with in == NULL */
+		memcpy(pss->rx + pss->rx_len, in, len);
 	pss->rx_len += len;
 	if (!final)
 		return 0;
-	in = pss->rx;
+	in = pss->rx ? pss->rx : (const unsigned char *)"";
 	len = pss->rx_len;
 
 dispatch_in_place:
@@ -428,11 +474,21 @@ static int ws_writeable(struct lws *wsi, struct ws_session *pss)
 	 * drop the socket at once, resetting the connection before the
 	 * client has read the close frame.
 	 */
-	if (!pss->opened)
-		return 0;
-	if (pss->write_failed || ws_flush(wsi, pss))
+	if (!pss->opened || pss->peer_closed)
+		return 0; /* lws answers the client's close itself */
+	if (ws_flush(wsi, pss))
 		return -1;
 	if (q->count) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (pss->hub.close_code && lws_partial_buffered(wsi)) {
+		/*
+		 * The last frame went out only in part. Closing now would make
+		 * lws flush that part and then hang up without a close frame
+		 * (the client sees 1006): wait for the rest to drain first.
+		 * lws's own POLLOUT service finishes it before calling us again.
+		 */
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
@@ -448,6 +504,51 @@ static int ws_writeable(struct lws *wsi, struct ws_session *pss)
 	return 0;
 }
 
+int ws_close_code_valid(unsigned code)
+{
+	return (code >= 1000 && code <= 1003) ||
+	       (code >= 1007 && code <= 1011) ||
+	       (code >= 3000 && code <= 4999);
+}
+
+/*
+ * The client's close frame (payload in/len: code and reason). From here on
+ * herald acts on nothing the client sends: lws 4.1.6 still passes data
+ * frames that follow the close to RECEIVE (its fast path for payload bytes
+ * only checks whether lws itself started closing), so ws_receive() drops
+ * them. lws then echoes the payload in its own close frame and hangs up.
+ * An invalid code or a 1-byte payload is a protocol error, answered with
+ * 1002 (docs/protocol.md, "When the client closes"):
+ *  - a code lws does not know to be invalid (5000 and up; it rewrites the
+ *    others to 1002 itself before calling us) is rewritten to 1002 in the
+ *    payload lws is about to echo;
+ *  - a 1-byte payload cannot be grown into a code, so herald returns -1
+ *    with 1002 as its close reason: lws sends that and waits (at most 5 s)
+ *    for the client to hang up.
+ */
+static int ws_peer_closed(struct lws *wsi, struct ws_session *pss,
+			  unsigned char *in, size_t len)
+{
+	static const char reason[] = "invalid close frame";
+	unsigned code = len >= 2 ? (unsigned)in[0] << 8 | in[1] : 0;
+
+	if (pss)
+		pss->peer_closed = 1;
+	if (len == 0 || (len >= 2 && ws_close_code_valid(code)))
+		return 0;
+	log_msg(LOG_INFO, "ws",
+		"client_id=%s sent an invalid close frame (%zu bytes, code %u): 1002",
+		pss && pss->opened ? pss->hub.client_id : "-", len, code);
+	if (len >= 2) {
+		in[0] = LWS_CLOSE_STATUS_PROTOCOL_ERR >> 8;
+		in[1] = LWS_CLOSE_STATUS_PROTOCOL_ERR & 0xff;
+		return 0;
+	}
+	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+			 (unsigned char *)reason, sizeof(reason) - 1);
+	return -1;
+}
+
 static void ws_closed(struct lws *wsi, struct ws_session *pss)
 {
 	struct worker *w = worker_of(wsi);
@@ -455,6 +556,7 @@ static void ws_closed(struct lws *wsi, struct ws_session *pss)
 	if (pss->opened) {
 		log_msg(LOG_INFO, "ws", "session closed client_id=%s session=%d-%" PRIu64,
 			pss->hub.client_id, w->index, pss->hub.id);
+		router_session_closed(w, &pss->hub);
 		hub_session_close(w->hub, &pss->hub);
 		pss->opened = 0;
 	}
@@ -480,6 +582,8 @@ static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
 		return ws_established(wsi, pss);
 	case LWS_CALLBACK_RECEIVE:
 		return ws_receive(wsi, pss, in, len);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return ws_peer_closed(wsi, pss, in, len);
 	case LWS_CALLBACK_RECEIVE_PONG:
 		hub_session_heard(&pss->hub, hub_now_ms());
 		return 0;
@@ -495,14 +599,15 @@ static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
 	}
 }
 
+static void ws_hub_drop(struct hub_session *s);
+
 /*
  * Frames were queued on an empty queue: write them now when lws holds
  * nothing back for this connection. That saves the POLLOUT round trip
  * (epoll_ctl() on and off, a wake-up and a WRITEABLE callback per session),
  * which is most of the cost of a fan-out and of an echo. If the kernel
  * takes only part of a frame, lws keeps the rest and WRITEABLE goes on
- * from there; a failed write is reported by the next WRITEABLE, which
- * closes the session.
+ * from there; a failed write closes the session at once.
  */
 static void ws_hub_wake(struct hub_session *s)
 {
@@ -515,11 +620,19 @@ static void ws_hub_wake(struct hub_session *s)
 	 * instead costs two epoll_ctl() calls per message, a third of echo's
 	 * throughput. A pong lws owes that session then follows the reply.
 	 */
-	if (pss->opened && !s->close_code && !pss->write_failed &&
-	    !lws_partial_buffered(wsi) &&
-	    ws_flush(wsi, pss))
-		pss->write_failed = 1;
-	if (s->queue.count || pss->write_failed)
+	if (!pss->opened || s->close_code || pss->peer_closed)
+		return;
+	if (!lws_partial_buffered(wsi) && ws_flush(wsi, pss)) {
+		/*
+		 * The socket failed: lws has marked it unusable, so it would
+		 * never call WRITEABLE again and the session would linger
+		 * until the heartbeat dropped it. Close it on lws's next
+		 * service (not here, inside someone else's delivery).
+		 */
+		ws_hub_drop(s);
+		return;
+	}
+	if (s->queue.count)
 		lws_callback_on_writable(wsi);
 }
 
@@ -532,12 +645,17 @@ static void ws_hub_close(struct hub_session *s)
 
 static void ws_hub_drop(struct hub_session *s)
 {
-	/* lws closes it on its next service, not inside the hub's walk of
-	 * its wheel. An immediate lws timer is filed ahead of every later
-	 * one, so lws's sorted list is walked only past other kills due now,
-	 * never past the open sessions (which have no lws timer). */
-	lws_set_timeout(s->transport, PENDING_TIMEOUT_USER_OK,
-			LWS_TO_KILL_ASYNC);
+	struct lws *wsi = s->transport;
+
+	/*
+	 * lws closes it on its next service, not inside the hub's walk of its
+	 * wheel. An immediate lws timer is filed ahead of every later one, so
+	 * lws's sorted list is walked only past other drops due now, never
+	 * past the open sessions (which have no lws timer). lws arms its
+	 * timers only after an event of its own, so it is woken for this one.
+	 */
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	lws_cancel_service(lws_get_context(wsi));
 }
 
 const struct hub_ops transport_hub_ops = {

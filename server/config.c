@@ -75,6 +75,10 @@ static const struct option_def options[] = {
 	  "bytes read at a time and kept per session (memory vs large messages)" },
 	{ "heartbeat", OPT_NUMBER, "25", 1, 3600,
 	  "seconds between pings to an idle session" },
+	{ "history-size", OPT_NUMBER, "100", 0, 100000,
+	  "messages kept per channel for resume (0 disables history)" },
+	{ "history-ttl", OPT_NUMBER, "300", 1, 30L * 24 * 3600,
+	  "seconds a channel's history is kept after its last message" },
 	{ "log-level", OPT_CHOICE, "info", 0, 0, "error, warn, info or debug" },
 	{ "log-format", OPT_CHOICE, "text", 0, 0, "text or json" },
 };
@@ -317,6 +321,10 @@ static int config_apply(struct config *cfg, const struct option_def *o,
 		cfg->read_buffer = num;
 	} else if (!strcmp(name, "heartbeat")) {
 		cfg->heartbeat = (int)num;
+	} else if (!strcmp(name, "history-size")) {
+		cfg->history_size = (unsigned)num;
+	} else if (!strcmp(name, "history-ttl")) {
+		cfg->history_ttl = (unsigned)num;
 	} else if (!strcmp(name, "log-level")) {
 		if (log_level_parse(v, &cfg->log_level)) {
 			snprintf(why, sizeof(why),

@@ -55,6 +55,8 @@ struct config {
 					open-files limit (fit_fd_limit) */
 	long read_buffer;            /* lws rx buffer per session, >= 128 */
 	int heartbeat;
+	unsigned history_size;       /* entries per channel; 0: no history */
+	unsigned history_ttl;        /* seconds */
 	enum log_level log_level;
 	enum log_format log_format;
 };

@@ -3,6 +3,7 @@
  * upgrade costs no allocation.
  */
 #include "handshake.h"
+#include "seq.h"
 
 #include <string.h>
 
@@ -16,6 +17,54 @@ static const char *handshake_channels_arg(const char *const *args,
 	for (size_t i = 0; i < nargs; i++)
 		if (!strncmp(args[i], "channels=", 9))
 			found = args[i] + 9; /* the last one wins, like most servers */
+	return found;
+}
+
+static const char *handshake_since_arg(const char *const *args, size_t nargs)
+{
+	const char *found = NULL;
+
+	for (size_t i = 0; i < nargs; i++)
+		if (!strncmp(args[i], "since=", 6))
+			found = args[i] + 6;
+	return found;
+}
+
+/* One "<channel>:<seq>" item of since= (len bytes): the channel is what
+ * comes before the last ':' (channel names may hold ':', seqs do not). */
+static int since_item(const char *p, size_t len, size_t *chlen,
+		      struct seq *seq)
+{
+	size_t colon = len;
+
+	while (colon > 0 && p[colon - 1] != ':')
+		colon--;
+	if (!colon)
+		return -1;
+	*chlen = colon - 1;
+	if (!names_valid_channel(p, *chlen))
+		return -1;
+	return seq_parse(p + colon, len - colon, seq);
+}
+
+int handshake_since(const char *const *args, size_t nargs,
+		    const char *channel, size_t len, struct seq *out)
+{
+	const char *p = handshake_since_arg(args, nargs);
+	int found = -1;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p), chlen;
+		struct seq seq;
+
+		if (n && !since_item(p, n, &chlen, &seq) && chlen == len &&
+		    !memcmp(p, channel, len)) {
+			*out = seq;
+			found = 0; /* the last one wins */
+		}
+		p += n + (end ? 1 : 0);
+	}
 	return found;
 }
 
@@ -64,6 +113,16 @@ int handshake_check(const char *path, const char *const *args, size_t nargs,
 				return handshake_refuse(res, 400,
 							"too many channels");
 		}
+		p += len + (end ? 1 : 0);
+	}
+	for (p = handshake_since_arg(args, nargs); p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t chlen;
+		struct seq seq;
+
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len && since_item(p, len, &chlen, &seq))
+			return handshake_refuse(res, 400, "invalid since");
 		p += len + (end ? 1 : 0);
 	}
 	return 0;

@@ -39,4 +39,15 @@ void handshake_foreach_channel(const char *const *args, size_t nargs,
 					  void *arg),
 			       void *arg);
 
+struct seq;
+
+/*
+ * The seq the "since" argument gives for channel (len bytes): since=
+ * holds comma-separated "<channel>:<seq>" items (the channel is what
+ * precedes the last ':'). 0 and *out set, or -1 when it names none.
+ * Assumes handshake_check passed (which refuses a malformed since=).
+ */
+int handshake_since(const char *const *args, size_t nargs,
+		    const char *channel, size_t len, struct seq *out);
+
 #endif

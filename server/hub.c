@@ -2,7 +2,8 @@
  * hub — see hub.h.
  *
  * Data structures: all sessions in one list (broadcast walks it); clients
- * and channels in uthash tables keyed by name; a subscription node links
+ * and channels in uthash tables keyed by name (hashed with SipHash under a
+ * per-process key); a subscription node links
  * one session and one channel and sits in both lists, so leaving a channel
  * or closing a session is O(subscriptions) with no search.
  *
@@ -11,12 +12,17 @@
  * queue is empty once hub_session_close() has run.
  */
 #include "hub.h"
+#include "keyed_hash.h"
 #include "log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Client ids and channel names are chosen by clients: the tables hash them
+ * with a per-process secret key (keyed_hash.h), not uthash's fixed one. */
+#define HASH_FUNCTION KEYED_HASH_UT
 #include <uthash.h>
 
 struct hub_client {
@@ -36,6 +42,7 @@ struct hub_subscription {
 	struct lws_dll2 in_session;
 	struct hub_channel *channel;
 	struct hub_session *session;
+	uint8_t held;                 /* a resume delivers instead */
 };
 
 struct hub {
@@ -274,6 +281,16 @@ static struct hub_subscription *hub_find_subscription(struct hub_session *s,
 	}
 	lws_end_foreach_dll(d);
 	return NULL;
+}
+
+void hub_hold(struct hub *hub, struct hub_session *s, const char *channel,
+	      int held)
+{
+	struct hub_subscription *sub = hub_find_subscription(s, channel);
+
+	(void)hub;
+	if (sub)
+		sub->held = (uint8_t)(held != 0);
 }
 
 int hub_is_subscribed(struct hub *hub, struct hub_session *s,
@@ -562,7 +579,8 @@ unsigned hub_deliver_channel(struct hub *hub, struct hub_channel *ch,
 		struct hub_subscription *sub = lws_container_of(
 			d, struct hub_subscription, in_channel);
 
-		n += hub_deliver_session(hub, sub->session, f);
+		if (!sub->held)
+			n += hub_deliver_session(hub, sub->session, f);
 	}
 	lws_end_foreach_dll_safe(d, d1);
 	return n;

@@ -168,6 +168,12 @@ int hub_unsubscribe(struct hub *hub, struct hub_session *s,
 int hub_is_subscribed(struct hub *hub, struct hub_session *s,
 		      const char *channel);
 
+/* Holds (1) or releases (0) s's subscription to channel: a held one gets
+ * nothing from hub_deliver_channel() (a resume delivers to it instead:
+ * history.h). No-op when s is not subscribed. */
+void hub_hold(struct hub *hub, struct hub_session *s, const char *channel,
+	      int held);
+
 /* The channel's local subscriber set, or NULL when nobody here listens. */
 struct hub_channel *hub_channel_find(struct hub *hub, const char *channel);
 
@@ -180,7 +186,7 @@ struct hub_channel *hub_channel_find(struct hub *hub, const char *channel);
 void hub_next_seq(struct hub *hub, char *out, size_t outlen);
 
 /* Queue f on one session / every session / every session of client_id /
- * every subscriber of ch. f keeps the caller's reference. Each returns
+ * every subscriber of ch (but the held ones). f keeps the caller's reference. Each returns
  * the number of sessions it was queued on. */
 unsigned hub_deliver_session(struct hub *hub, struct hub_session *s,
 			     struct frame *f);

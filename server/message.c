@@ -7,6 +7,7 @@
  * fields appear on the wire in the order docs/protocol.md shows them.
  */
 #include "message.h"
+#include "history.h"
 #include "names.h"
 
 #include <stdio.h>
@@ -87,9 +88,15 @@ static void message_check_fields(struct client_msg *m)
 		if (m->type == MSG_SUBSCRIBE) {
 			json_t *since = json_object_get(m->root, "since");
 
-			if (since && !json_is_string(since)) {
+			struct seq parsed;
+
+			if (since && (!json_is_string(since) ||
+				      seq_parse(json_string_value(since),
+						json_string_length(since),
+						&parsed))) {
 				message_invalid(m, "bad_request",
-						"\"since\" must be a string");
+						"\"since\" must be a seq "
+						"string \"<n>-<n>\"");
 				return;
 			}
 			m->since = since ? json_string_value(since) : NULL;
@@ -209,6 +216,40 @@ struct frame *message_frame_reply(const char *type, const char *channel,
 		json_object_set_new(o, "channel", json_string(channel));
 	if (o && id)
 		json_object_set(o, "id", id);
+	return message_frame_take(o);
+}
+
+struct frame *message_frame_subscribed(const char *channel, json_t *id,
+				       const char *seq, int recovered)
+{
+	json_t *o = json_pack("{s:s, s:s}", "type", "subscribed", "channel",
+			      channel);
+
+	if (o && seq)
+		json_object_set_new(o, "seq", json_string(seq));
+	if (o && recovered >= 0)
+		json_object_set_new(o, "recovered", json_boolean(recovered));
+	if (o && id)
+		json_object_set(o, "id", id);
+	return message_frame_take(o);
+}
+
+struct frame *message_frame_resync(const char *channel, const char *reason,
+				   const char *seq)
+{
+	return message_frame_take(json_pack("{s:s, s:s, s:s, s:s}", "type",
+					    "resync", "channel", channel,
+					    "reason", reason, "seq", seq));
+}
+
+struct frame *message_frame_ack(json_t *id, const char *seq)
+{
+	json_t *o = json_pack("{s:s}", "type", "ack");
+
+	if (o && id)
+		json_object_set(o, "id", id);
+	if (o && seq)
+		json_object_set_new(o, "seq", json_string(seq));
 	return message_frame_take(o);
 }
 

@@ -33,7 +33,7 @@ struct client_msg {
 	json_t *data;        /* "data" or NULL */
 	const char *target;  /* "channel" or "to", NUL-terminated, or NULL */
 	size_t target_len;
-	const char *since;   /* "since" of subscribe, or NULL */
+	const char *since;   /* "since" of subscribe (a valid seq), or NULL */
 	const char *error_code;    /* MSG_INVALID: bad_request, unknown_type, ... */
 	const char *error_message;
 };
@@ -61,6 +61,18 @@ struct frame *message_frame_error(const char *code, const char *text,
 /* {"type":T[,"channel":C][,"id":I]}: subscribed, unsubscribed, pong, ack. */
 struct frame *message_frame_reply(const char *type, const char *channel,
 				  json_t *id);
+
+/* {"type":"subscribed","channel":C[,"seq":S][,"recovered":B][,"id":I]};
+ * recovered < 0: none (a subscribe without since). */
+struct frame *message_frame_subscribed(const char *channel, json_t *id,
+				       const char *seq, int recovered);
+
+/* {"type":"resync","channel":C,"reason":R,"seq":S} */
+struct frame *message_frame_resync(const char *channel, const char *reason,
+				   const char *seq);
+
+/* {"type":"ack"[,"id":I][,"seq":S]} */
+struct frame *message_frame_ack(json_t *id, const char *seq);
 
 /* {"type":"echo","data":X[,"id":I]} */
 struct frame *message_frame_echo(json_t *data, json_t *id);

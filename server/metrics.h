@@ -33,6 +33,11 @@ struct metrics {
 	uint64_t pings_sent;          /* heartbeat pings to silent sessions */
 	uint64_t heartbeat_drops;     /* sessions dropped: no answer to a ping */
 	uint64_t close_deadline_drops; /* closes herald started that timed out */
+	uint64_t history_writes;      /* channel messages this node stored */
+	uint64_t history_replayed;    /* messages replayed to resuming sessions */
+	uint64_t resumes_recovered;   /* resumes that got every missed message */
+	uint64_t resumes_resync;      /* resumes answered with resync */
+	uint64_t gaps_healed;         /* channels healed after a Redis outage */
 	uint64_t memory_sheds;        /* slow consumers shed for the memory budget */
 	uint64_t overloaded;          /* messages refused: memory budget */
 	uint64_t publishes_unconfirmed; /* PUBLISHes lost with a Redis link */

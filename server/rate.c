@@ -1,30 +1,39 @@
 /*
- * rate — see rate.h. Credit is kept in millionths of a message so the
- * refill (elapsed microseconds x rate) needs no floating point.
+ * rate — see rate.h. Credit and debt are kept in millionths of a message
+ * so refill and drain (elapsed microseconds x rate) need no floating
+ * point.
  */
 #include "rate.h"
 
 #include <stdint.h>
 
 #define UNIT 1000000ULL
+/* elapsed time is clamped before it is multiplied by the rate (at most
+ * 10^6): an hour drains any debt and cannot overflow */
+#define MAX_ELAPSED (3600 * UNIT)
+
+uint64_t rate_abuse_threshold(long rate)
+{
+	return RATE_ABUSE_SECONDS * (uint64_t)(rate > 10 ? rate : 10);
+}
 
 enum rate_verdict rate_take(struct rate_bucket *b, long rate, uint64_t now_us)
 {
 	uint64_t cap = 2 * (uint64_t)rate * UNIT;
-	uint32_t window = (uint32_t)(now_us / UNIT);
-	uint64_t abuse = rate > 10 ? (uint64_t)rate : 10;
 
 	if (!b->last_us || now_us < b->last_us) {
+		/* first use, or the clock stepped back: start afresh, but
+		 * keep the debt (a clock step forgives nothing) */
 		b->credit = cap;
 	} else {
 		uint64_t elapsed = now_us - b->last_us;
+		uint64_t gain;
 
-		/* elapsed beyond two seconds refills fully anyway */
-		if (elapsed > 2 * UNIT)
-			elapsed = 2 * UNIT;
-		b->credit += elapsed * (uint64_t)rate;
-		if (b->credit > cap)
-			b->credit = cap;
+		if (elapsed > MAX_ELAPSED)
+			elapsed = MAX_ELAPSED;
+		gain = elapsed * (uint64_t)rate;
+		b->credit = b->credit + gain > cap ? cap : b->credit + gain;
+		b->debt = gain >= b->debt ? 0 : b->debt - gain;
 	}
 	b->last_us = now_us;
 
@@ -32,11 +41,9 @@ enum rate_verdict rate_take(struct rate_bucket *b, long rate, uint64_t now_us)
 		b->credit -= UNIT;
 		return RATE_OK;
 	}
-	if (window != b->window) {
-		b->window = window;
-		b->refused = 0;
-	}
-	return ++b->refused > abuse ? RATE_ABUSE : RATE_LIMITED;
+	b->debt += UNIT;
+	return b->debt > rate_abuse_threshold(rate) * UNIT ? RATE_ABUSE
+							   : RATE_LIMITED;
 }
 
 /* Budgets: elapsed time is clamped to an hour before it is multiplied by

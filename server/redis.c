@@ -21,9 +21,11 @@
  *     context first, then frees it, so a disconnect callback that freeing
  *     runs finds nothing to do. This also covers a context freed before it
  *     connected, for which hiredis runs no callback at all.
- * link_drop() is never called from the connect or disconnect callback
- * (hiredis frees the context itself right after those); from a reply
- * callback it is safe, hiredis then defers the free until it returns.
+ * link_drop() is never called from the connect or disconnect callback:
+ * hiredis goes on using the context when those return (it frees it after a
+ * failed connect or a disconnect, and carries on writing after a
+ * successful connect) and does not defer a free made inside them. From a
+ * reply callback it is safe: hiredis defers the free until it returns.
  *
  * Replies are input: every callback accepts reply == NULL (hiredis runs the
  * pending ones with NULL when a context is freed) and checks types and
@@ -65,9 +67,13 @@ struct redis_bridge {
 	char prefix[65];
 	char pattern[67];        /* <prefix>* */
 	char keepalive[200];     /* private channel for the round trip */
+	char name[160];          /* CLIENT SETNAME: herald:<node>:<worker> */
 	struct redis_bridge_ops ops;
 	void *arg;
 	struct redis_link sub, cmd;
+	int history;             /* load the library, write the settings */
+	unsigned history_size, history_ttl;
+	int library_loaded;      /* the last load on the command link worked */
 	int ready;
 	int stopping;
 	ev_timer tick;
@@ -250,6 +256,83 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	link_gone(l, ac);
 }
 
+/*
+ * herald's function library (redis.h, "History"). The code is the same for
+ * every node and prefix, so nodes with different prefixes can share a
+ * Redis: the prefix is what precedes the first "stream:" of the key, and
+ * each prefix's settings are in <prefix>history-config (written by each
+ * node as it connects; defaults 100 and 300 when absent).
+ */
+static const char library[] =
+	"#!lua name=herald\n"
+	"local meta_ttl = " REDIS_HISTORY_META_TTL_TEXT "\n"
+	"local function split(keys)\n"
+	"  local key = keys[1]\n"
+	"  if #keys ~= 1 then return nil end\n"
+	"  local at = string.find(key, 'stream:', 1, true)\n"
+	"  if not at or at + 7 > #key then return nil end\n"
+	"  return string.sub(key, 1, at - 1), string.sub(key, at + 7)\n"
+	"end\n"
+	"redis.register_function('herald_publish', function(keys, args)\n"
+	"  local prefix, channel = split(keys)\n"
+	"  if not prefix then\n"
+	"    return redis.error_reply('ERR herald_publish: one key, ' ..\n"
+	"      '<prefix>stream:<channel>')\n"
+	"  end\n"
+	"  local payload, kind = args[1], args[2] or 'n'\n"
+	"  if payload == nil or (kind ~= 'n' and kind ~= 'm') then\n"
+	"    return redis.error_reply('ERR herald_publish: <payload> [n|m]')\n"
+	"  end\n"
+	"  local conf = redis.call('HMGET', prefix .. 'history-config',\n"
+	"    'size', 'ttl')\n"
+	"  local size = tonumber(conf[1]) or 100\n"
+	"  local ttl = tonumber(conf[2]) or 300\n"
+	"  local id = redis.call('XADD', keys[1], 'MAXLEN', '~', size, '*',\n"
+	"    'd', payload, 'k', kind)\n"
+	"  redis.call('EXPIRE', keys[1], ttl)\n"
+	"  local meta = prefix .. 'meta:' .. channel\n"
+	"  redis.call('HSETNX', meta, 'first', id)\n"
+	"  redis.call('HSET', meta, 'last', id)\n"
+	"  redis.call('EXPIRE', meta, meta_ttl)\n"
+	"  redis.call('PUBLISH', prefix .. '$history:' .. channel,\n"
+	"    id .. ' ' .. kind .. ' ' .. payload)\n"
+	"  return id\n"
+	"end)\n"
+	"redis.register_function{function_name = 'herald_history',\n"
+	"  flags = {'no-writes'}, callback = function(keys, args)\n"
+	"  local prefix, channel = split(keys)\n"
+	"  local count = tonumber(args[2])\n"
+	"  if not prefix or not args[1] or not count then\n"
+	"    return redis.error_reply('ERR herald_history: <from> <count>')\n"
+	"  end\n"
+	"  local m = redis.call('HMGET', prefix .. 'meta:' .. channel,\n"
+	"    'first', 'last')\n"
+	"  local entries = {}\n"
+	"  if count > 0 then\n"
+	"    entries = redis.call('XRANGE', keys[1], args[1], '+',\n"
+	"      'COUNT', count)\n"
+	"  end\n"
+	"  return {m[1] or '', m[2] or '', entries}\n"
+	"end}\n";
+
+/* FUNCTION LOAD's answer: part of the handshake, but a refusal (Redis
+ * before 7, an ACL) only turns history off, it does not end the link. */
+static void on_library_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_link *l = priv;
+	redisReply *r = reply;
+
+	if (!r || l->ac != ac)
+		return;
+	l->b->library_loaded = r->type != REDIS_REPLY_ERROR;
+	if (!l->b->library_loaded)
+		log_msg(LOG_ERROR, "redis",
+			"cannot load the history functions (Redis 7 needed): "
+			"%.200s; publishing without history",
+			r->str ? r->str : "error");
+	link_handshake_step(l);
+}
+
 static void link_start(struct redis_link *l)
 {
 	struct redis_bridge *b = l->b;
@@ -300,6 +383,9 @@ static void link_start(struct redis_link *l)
 		redisAsyncCommand(ac, on_handshake_reply, l, "SELECT %d", t->db);
 		l->pending++;
 	}
+	/* named for operators (CLIENT LIST, CLIENT KILL); a refusal is harmless */
+	redisAsyncCommand(ac, NULL, NULL, "CLIENT SETNAME %s-%s", b->name,
+			  l->is_subscriber ? "sub" : "cmd");
 	if (l->is_subscriber) {
 		redisAsyncCommand(ac, on_subscriber_reply, l, "PSUBSCRIBE %s",
 				  b->pattern);
@@ -309,6 +395,16 @@ static void link_start(struct redis_link *l)
 	} else {
 		redisAsyncCommand(ac, on_handshake_reply, l, "PING");
 		l->pending++;
+		if (b->history) {
+			b->library_loaded = 0;
+			redisAsyncCommand(ac, NULL, NULL,
+					  "HSET %shistory-config size %u ttl %u",
+					  b->prefix, b->history_size,
+					  b->history_ttl);
+			redisAsyncCommand(ac, on_library_reply, l,
+					  "FUNCTION LOAD REPLACE %s", library);
+			l->pending++;
+		}
 	}
 }
 
@@ -357,6 +453,8 @@ struct redis_bridge *redis_bridge_create(struct ev_loop *loop,
 					 const struct redis_target *target,
 					 const char *prefix, const char *node_id,
 					 int worker_index,
+					 unsigned history_size,
+					 unsigned history_ttl_s,
 					 const struct redis_bridge_ops *ops,
 					 void *arg)
 {
@@ -364,6 +462,9 @@ struct redis_bridge *redis_bridge_create(struct ev_loop *loop,
 
 	if (!b)
 		return NULL;
+	b->history = history_size > 0;
+	b->history_size = history_size;
+	b->history_ttl = history_ttl_s;
 	b->loop = loop;
 	b->target = *target;
 	b->ops = *ops;
@@ -373,6 +474,8 @@ struct redis_bridge *redis_bridge_create(struct ev_loop *loop,
 	/* inside the prefix, under "$", so no client channel can collide */
 	snprintf(b->keepalive, sizeof(b->keepalive), "%s$keepalive:%s:%d",
 		 prefix, node_id, worker_index);
+	snprintf(b->name, sizeof(b->name), "herald:%s:%d", node_id,
+		 worker_index);
 	link_init(b, &b->sub, "subscriber", 1);
 	link_init(b, &b->cmd, "command", 0);
 	ev_timer_init(&b->tick, bridge_tick, TICK_S, TICK_S);
@@ -403,7 +506,8 @@ int redis_bridge_ready(const struct redis_bridge *b)
 }
 
 /* The reply to one PUBLISH (NULL: its context went before Redis answered). */
-static void on_publish_reply(redisAsyncContext *ac, void *reply, void *tag)
+static void on_plain_publish_reply(redisAsyncContext *ac, void *reply,
+				   void *tag)
 {
 	struct redis_link *l = ac->data;
 	struct redis_bridge *b = l->b;
@@ -426,7 +530,182 @@ int redis_bridge_publish(struct redis_bridge *b, const char *channel,
 	n = snprintf(full, sizeof(full), "%s%s", b->prefix, channel);
 	if (n < 0 || n >= (int)sizeof(full))
 		return -1;
-	return redisAsyncCommand(b->cmd.ac, on_publish_reply, tag,
+	return redisAsyncCommand(b->cmd.ac, on_plain_publish_reply, tag,
 				 "PUBLISH %b %b", full, (size_t)n, payload,
 				 len) == REDIS_OK ? 0 : -1;
+}
+
+int redis_bridge_history_ok(const struct redis_bridge *b)
+{
+	return redis_bridge_ready(b) && b->history && b->library_loaded;
+}
+
+/* A request's callback and argument, freed by its reply callback. */
+struct redis_call {
+	void *cb;
+	void *arg;
+};
+
+static struct redis_call *call_new(void *cb, void *arg)
+{
+	struct redis_call *c = malloc(sizeof(*c));
+
+	if (c) {
+		c->cb = cb;
+		c->arg = arg;
+	}
+	return c;
+}
+
+static void on_publish_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_call *c = priv;
+	redis_seq_cb cb = (redis_seq_cb)c->cb;
+	redisReply *r = reply;
+
+	(void)ac;
+	if (r && r->type == REDIS_REPLY_ERROR)
+		log_msg(LOG_WARN, "redis", "herald_publish failed: %.200s",
+			r->str ? r->str : "error");
+	if (r && (r->type == REDIS_REPLY_STRING ||
+		  r->type == REDIS_REPLY_STATUS) && r->str)
+		cb(c->arg, r->str, r->len);
+	else
+		cb(c->arg, NULL, 0);
+	free(c);
+}
+
+static int stream_key(const struct redis_bridge *b, const char *channel,
+		      char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%sstream:%s", b->prefix, channel);
+
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+int redis_bridge_history_publish(struct redis_bridge *b, const char *channel,
+				 char kind, const char *payload, size_t len,
+				 redis_seq_cb cb, void *arg)
+{
+	char key[512];
+	struct redis_call *c;
+	int n;
+
+	if (!redis_bridge_history_ok(b) ||
+	    (n = stream_key(b, channel, key, sizeof(key))) < 0 ||
+	    !(c = call_new((void *)cb, arg)))
+		return -1;
+	if (redisAsyncCommand(b->cmd.ac, on_publish_reply, c,
+			      "FCALL herald_publish 1 %b %b %b", key,
+			      (size_t)n, payload, len, &kind,
+			      (size_t)1) != REDIS_OK) {
+		free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int bulk_or_empty(const redisReply *r, const char **s, size_t *len)
+{
+	if (!r || (r->type != REDIS_REPLY_STRING &&
+		   r->type != REDIS_REPLY_STATUS) || !r->str)
+		return -1;
+	*s = r->len ? r->str : NULL;
+	*len = r->len;
+	return 0;
+}
+
+/* [id, [field, value, ...]] with fields d and k. */
+static int parse_entry(const redisReply *e, struct redis_history_entry *out)
+{
+	const redisReply *fields;
+
+	if (!e || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    !element_is_string(e, 0))
+		return -1;
+	out->id = e->element[0]->str;
+	out->id_len = e->element[0]->len;
+	out->data = NULL;
+	out->kind = 'n';
+	fields = e->element[1];
+	if (!fields || fields->type != REDIS_REPLY_ARRAY ||
+	    fields->elements % 2)
+		return -1;
+	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+		const redisReply *k = fields->element[i];
+		const redisReply *v = fields->element[i + 1];
+
+		if (!element_is_string(fields, i) ||
+		    !element_is_string(fields, i + 1) || k->len != 1)
+			return -1;
+		if (k->str[0] == 'd') {
+			out->data = v->str;
+			out->data_len = v->len;
+		} else if (k->str[0] == 'k' && v->len == 1) {
+			out->kind = v->str[0];
+		}
+	}
+	return out->data ? 0 : -1;
+}
+
+static void on_history_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct redis_call *c = priv;
+	redis_history_cb cb = (redis_history_cb)c->cb;
+	const redisReply *r = reply, *list;
+	struct redis_history_reply out;
+	struct redis_history_entry *v = NULL;
+
+	(void)ac;
+	memset(&out, 0, sizeof(out));
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    bulk_or_empty(r->element[0], &out.first, &out.first_len) ||
+	    bulk_or_empty(r->element[1], &out.last, &out.last_len) ||
+	    !(list = r->element[2]) || list->type != REDIS_REPLY_ARRAY)
+		goto fail;
+	if (list->elements) {
+		v = calloc(list->elements, sizeof(*v));
+		if (!v)
+			goto fail;
+		for (size_t i = 0; i < list->elements; i++)
+			if (parse_entry(list->element[i], &v[i]))
+				goto fail;
+	}
+	out.entries = v;
+	out.count = list->elements;
+	cb(c->arg, &out);
+	free(v);
+	free(c);
+	return;
+fail:
+	if (r && r->type == REDIS_REPLY_ERROR)
+		log_msg(LOG_WARN, "redis", "herald_history failed: %.200s",
+			r->str ? r->str : "error");
+	else if (r)
+		log_msg(LOG_WARN, "redis", "malformed herald_history reply");
+	free(v);
+	cb(c->arg, NULL);
+	free(c);
+}
+
+int redis_bridge_history_read(struct redis_bridge *b, const char *channel,
+			      const char *from, unsigned count,
+			      redis_history_cb cb, void *arg)
+{
+	char key[512], num[16];
+	struct redis_call *c;
+	int n;
+
+	if (!redis_bridge_history_ok(b) ||
+	    (n = stream_key(b, channel, key, sizeof(key))) < 0 ||
+	    !(c = call_new((void *)cb, arg)))
+		return -1;
+	snprintf(num, sizeof(num), "%u", count);
+	if (redisAsyncCommand(b->cmd.ac, on_history_reply, c,
+			      "FCALL_RO herald_history 1 %b %s %s", key,
+			      (size_t)n, from, num) != REDIS_OK) {
+		free(c);
+		return -1;
+	}
+	return 0;
 }

@@ -48,11 +48,15 @@ struct redis_bridge_ops {
 };
 
 /* Creates the bridge on loop and starts connecting; NULL on OOM. target
- * must not be REDIS_NONE. Strings are copied. */
+ * must not be REDIS_NONE. Strings are copied. history_size > 0: the
+ * command link loads herald's function library (redis_bridge_history_ok)
+ * keeping history_size entries per channel for history_ttl_s seconds. */
 struct redis_bridge *redis_bridge_create(struct ev_loop *loop,
 					 const struct redis_target *target,
 					 const char *prefix, const char *node_id,
 					 int worker_index,
+					 unsigned history_size,
+					 unsigned history_ttl_s,
 					 const struct redis_bridge_ops *ops,
 					 void *arg);
 
@@ -69,5 +73,60 @@ int redis_bridge_ready(const struct redis_bridge *b);
  * PUBLISHes lost with the link are counted and logged once a second. */
 int redis_bridge_publish(struct redis_bridge *b, const char *channel,
 			 const char *payload, size_t len, void *tag);
+
+/*
+ * History (docs/protocol.md, "History and resume"). herald's function
+ * library (FUNCTION LOAD REPLACE on every command-link handshake, after
+ * HSET <prefix>history-config size <n> ttl <s>):
+ *   FCALL herald_publish 1 <prefix>stream:<channel> <payload> [n|m]
+ *     XADD (MAXLEN ~ size), EXPIRE ttl, meta key <prefix>meta:<channel>
+ *     {first,last} (kept REDIS_HISTORY_META_TTL_S), PUBLISH on
+ *     <prefix>$history:<channel> "<id> <kind> <payload>"; returns <id>.
+ *     kind m: payload is a client's {"from","data"} envelope.
+ *   FCALL_RO herald_history 1 <prefix>stream:<channel> <from> <count>
+ *     -> [first, last, XRANGE <from> + COUNT <count>] ("" when unknown)
+ */
+#define REDIS_HISTORY_META_TTL_S (30u * 24 * 3600)
+#define REDIS_HISTORY_META_TTL_TEXT "2592000"
+
+/* Whether the bridge is ready and its library is loaded. */
+int redis_bridge_history_ok(const struct redis_bridge *b);
+
+/* herald_publish's answer: the entry id (NUL-terminated), or NULL when
+ * it failed or the link went (then also on teardown). */
+typedef void (*redis_seq_cb)(void *arg, const char *seq, size_t len);
+
+/* FCALL herald_publish for channel with kind 'n' or 'm'. 0 when sent (cb
+ * runs exactly once), -1 when not ready (cb never runs). */
+int redis_bridge_history_publish(struct redis_bridge *b, const char *channel,
+				 char kind, const char *payload, size_t len,
+				 redis_seq_cb cb, void *arg);
+
+/* One entry of herald_history's answer; strings borrowed from hiredis,
+ * valid during the callback only, not NUL-terminated. */
+struct redis_history_entry {
+	const char *id, *data;
+	size_t id_len, data_len;
+	char kind;
+};
+
+struct redis_history_reply {
+	const char *first, *last;      /* NULL when the channel has none */
+	size_t first_len, last_len;
+	const struct redis_history_entry *entries;
+	size_t count;
+};
+
+/* herald_history's answer, or NULL when it failed (malformed replies
+ * included) or the link went. */
+typedef void (*redis_history_cb)(void *arg,
+				 const struct redis_history_reply *r);
+
+/* FCALL_RO herald_history for channel from `from` (inclusive), at most
+ * count entries. 0 when sent (cb runs exactly once), -1 when not ready
+ * (cb never runs). */
+int redis_bridge_history_read(struct redis_bridge *b, const char *channel,
+			      const char *from, unsigned count,
+			      redis_history_cb cb, void *arg);
 
 #endif

@@ -10,6 +10,7 @@
  *   client:<client_id>             $client:<client_id>
  *   <channel>                      $channel:<channel>
  *   (none)                         $keepalive:<node>  (a node's link check)
+ *   <channel> (with a seq)         $history:<channel> (herald_publish)
  *
  * Pure functions, any thread, no allocation.
  */
@@ -31,6 +32,8 @@ struct route_target {
 	enum route_kind kind;
 	int internal;     /* in herald's "$" namespace, with a {"from","data"}
 			     envelope: a client's broadcast, send or publish */
+	int history;      /* $history:<channel>, herald_publish's live
+			     message "<seq> <n|m> <payload>" (redis.h) */
 	char name[NAMES_CHANNEL_MAX + 1]; /* client_id or channel; "" else */
 };
 

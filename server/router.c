@@ -15,9 +15,20 @@
  * Every outgoing message is encoded once into a frame and handed to the
  * hub, which queues a reference per recipient. A channel that has no
  * subscriber on this node costs a hash lookup and no encoding.
+ *
+ * Channel messages and history (docs/protocol.md, "History and resume"):
+ * with history on and herald's Redis functions loaded, a client's publish
+ * and an HTTP publish to a channel are one FCALL herald_publish, whose
+ * live copy comes back on <prefix>$history:<channel> with its seq; without
+ * a ready Redis they are numbered by this node ("<epoch>-<n>") and kept in
+ * history.c's ring. Every channel message passes channel_deliver(), which
+ * lets history.c's resumes and heals see it before the hub delivers it to
+ * the unheld subscribers. history.c asks for pages through router_history_
+ * ops below: Redis (herald_history) when it is ready, else the ring.
  */
 #include "router.h"
 #include "auth.h"
+#include "history.h"
 #include "log.h"
 #include "message.h"
 #include "redis.h"
@@ -25,7 +36,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEQ_MAX 48
+#define SEQ_MAX SEQ_TEXT_MAX
+#define HISTORY_PAGE 100
+
+static int history_on(const struct worker *w)
+{
+	return w->history && w->cfg->history_size > 0;
+}
+
+/* Every channel message, live or healed: resumes and heals first. */
+static unsigned channel_deliver(struct worker *w, const char *channel,
+				const struct seq *seq, int from_redis,
+				struct frame *f)
+{
+	if (!f)
+		return 0;
+	if (w->history) {
+		if (history_offer(w->history, channel, seq, f, from_redis))
+			return 0; /* a heal holds it */
+		if (seq && from_redis)
+			history_note_seen(w->history, channel, *seq);
+	}
+	return hub_deliver_channel(w->hub, hub_channel_find(w->hub, channel),
+				   f);
+}
+
+/* This node's next seq; with history on, f is kept in the ring. */
+static void local_seq(struct worker *w, struct seq *out, char *text)
+{
+	hub_next_seq(w->hub, text, SEQ_MAX);
+	if (seq_parse(text, strlen(text), out))
+		memset(out, 0, sizeof(*out));
+}
+
+static void local_keep(struct worker *w, const char *channel,
+		       struct seq seq, struct frame *f)
+{
+	if (w->history &&
+	    !history_local_store(w->history, channel, seq,
+				 history_on(w) ? f : NULL, hub_now_ms()) &&
+	    history_on(w))
+		w->metrics.history_writes++;
+}
 
 /* Queues a reply on s and drops the creator's reference. */
 static void router_reply(struct worker *w, struct hub_session *s,
@@ -64,40 +116,70 @@ static void deliver_direct(struct worker *w, const char *from, const char *to,
 	frame_unref(f);
 }
 
+/* A client's channel message numbered by this node (no Redis, or through
+ * a plain PUBLISH). A publisher s with an id is acked with the seq first. */
 static void deliver_channel_message(struct worker *w, const char *channel,
-				    const char *from, json_t *data)
+				    const char *from, json_t *data,
+				    struct hub_session *s, json_t *id)
 {
-	struct hub_channel *ch = hub_channel_find(w->hub, channel);
-	char seq[SEQ_MAX];
+	char text[SEQ_MAX];
+	struct seq seq;
 	struct frame *f;
 
-	if (!ch)
+	/* nobody here and no ring to keep it in: nothing is encoded */
+	if (!history_on(w) && !hub_channel_find(w->hub, channel) && !id)
 		return;
-	hub_next_seq(w->hub, seq, sizeof(seq));
-	f = message_frame_channel(channel, from, data, seq);
-	if (hub_deliver_channel(w->hub, ch, f))
+	local_seq(w, &seq, text);
+	if (s && id)
+		router_reply(w, s, message_frame_ack(id, text));
+	f = message_frame_channel(channel, from, data, text);
+	local_keep(w, channel, seq, f);
+	if (channel_deliver(w, channel, &seq, 0, f))
 		w->metrics.publishes++;
 	frame_unref(f);
 }
 
-void router_notify(struct worker *w, const struct route_target *t,
-		   json_t *data)
+/* A channel notification: local numbering unless it came from Redis
+ * without history (a backend's plain PUBLISH: no seq with history on). */
+static void notify_channel(struct worker *w, const char *channel,
+			   json_t *data, int from_redis, char *out)
 {
-	char channel[ROUTE_NAME_MAX], seq[SEQ_MAX];
-	struct hub_channel *ch = NULL;
+	char text[SEQ_MAX];
+	struct seq seq;
+	struct frame *f;
+	int numbered = !(from_redis && history_on(w));
+
+	if (!hub_channel_find(w->hub, channel) &&
+	    !(numbered && (history_on(w) || out)))
+		return; /* nobody here and nothing to keep: no encoding */
+	if (numbered)
+		local_seq(w, &seq, text);
+	if (out)
+		memcpy(out, numbered ? text : "", numbered ? SEQ_MAX : 1);
+	f = message_frame_notification(channel, data, numbered ? text : NULL);
+	if (numbered)
+		local_keep(w, channel, seq, f);
+	if (channel_deliver(w, channel, numbered ? &seq : NULL, 0, f))
+		w->metrics.notifications++;
+	frame_unref(f);
+}
+
+static void notify(struct worker *w, const struct route_target *t,
+		   json_t *data, int from_redis, char *out)
+{
+	char channel[ROUTE_NAME_MAX];
 	struct frame *f;
 	unsigned n = 0;
 
+	if (t->kind == ROUTE_CHANNEL) {
+		notify_channel(w, t->name, data, from_redis, out);
+		return;
+	}
 	/* nothing is encoded for a target with nobody here */
 	if (t->kind == ROUTE_CLIENT && !hub_has_client(w->hub, t->name))
 		return;
-	if (t->kind == ROUTE_CHANNEL &&
-	    !(ch = hub_channel_find(w->hub, t->name)))
-		return;
 	route_public_name(t, channel);
-	if (ch)
-		hub_next_seq(w->hub, seq, sizeof(seq));
-	f = message_frame_notification(channel, data, ch ? seq : NULL);
+	f = message_frame_notification(channel, data, NULL);
 	switch (t->kind) {
 	case ROUTE_BROADCAST:
 		n = hub_deliver_all(w->hub, f);
@@ -106,14 +188,18 @@ void router_notify(struct worker *w, const struct route_target *t,
 		n = hub_deliver_client(w->hub, t->name, f);
 		break;
 	case ROUTE_CHANNEL:
-		n = hub_deliver_channel(w->hub, ch, f);
-		break;
 	case ROUTE_KEEPALIVE:
 		break;
 	}
 	if (n)
 		w->metrics.notifications++;
 	frame_unref(f);
+}
+
+void router_notify(struct worker *w, const struct route_target *t,
+		   json_t *data)
+{
+	notify(w, t, data, 1, NULL);
 }
 
 /* Delivers a client's message (internal target) within this node. */
@@ -128,7 +214,7 @@ static void deliver_internal(struct worker *w, const struct route_target *t,
 		deliver_direct(w, from, t->name, data);
 		break;
 	case ROUTE_CHANNEL:
-		deliver_channel_message(w, t->name, from, data);
+		deliver_channel_message(w, t->name, from, data, NULL, NULL);
 		break;
 	case ROUTE_KEEPALIVE:
 		break;
@@ -215,25 +301,21 @@ static uint64_t router_recipients(struct worker *w,
 static void router_ack(struct worker *w, struct hub_session *s, json_t *id);
 
 /*
- * A client's broadcast, send or publish (t internal). Everything that can
- * refuse it comes before the ack, because a message herald acks is
- * delivered (docs/protocol.md, "Errors"):
- * - its Redis envelope {"from","data"} must fit --max-message-size, the
- *   bound every node checks when it comes back from Redis (checked with
- *   or without Redis, so a client sees one rule);
+ * Everything that can refuse a client's broadcast, send or publish (t
+ * internal, text its envelope {"from","data"}) before its ack, because a
+ * message herald acks is delivered (docs/protocol.md, "Errors"):
+ * - the envelope must fit --max-message-size, the bound every node checks
+ *   when it comes back from Redis (checked with or without Redis, so a
+ *   client sees one rule);
  * - the node must not be overloaded (hub_overloaded: the memory budget);
  * - the sender's --fanout-limit budget must take envelope bytes x local
  *   recipients (docs/security.md, "Memory, rates and open files").
- * Then the ack, then Redis in the envelope when it is ready, so that every
- * node delivers it; else delivery here.
+ * Returns 1 when refused (the error is queued for s), else 0.
  */
-static void route_client_message(struct worker *w, struct hub_session *s,
-				 const struct route_target *t, json_t *data,
-				 json_t *id)
+static int router_client_refused(struct worker *w, struct hub_session *s,
+				 const struct route_target *t,
+				 const char *text, json_t *id)
 {
-	json_t *env = json_pack("{s:s, s:O}", "from", s->client_id, "data",
-				data ? data : json_null());
-	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
 	size_t len = text ? strlen(text) : 0;
 
 	if (!text) {
@@ -253,6 +335,23 @@ static void route_client_message(struct worker *w, struct hub_session *s,
 		router_error(w, s, "rate_limited", "over the fan-out limit "
 			     "(bytes x recipients per second)", id);
 	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* A client's broadcast or send (t internal): the checks, the ack, then
+ * Redis in the envelope when it is ready, so that every node delivers it;
+ * else delivery here. */
+static void route_client_message(struct worker *w, struct hub_session *s,
+				 const struct route_target *t, json_t *data,
+				 json_t *id)
+{
+	json_t *env = json_pack("{s:s, s:O}", "from", s->client_id, "data",
+				data ? data : json_null());
+	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+
+	if (!router_client_refused(w, s, t, text, id)) {
 		router_ack(w, s, id);
 		if (route_via_redis(w, t, text, s, id))
 			deliver_internal(w, t, s->client_id, data);
@@ -261,18 +360,142 @@ static void route_client_message(struct worker *w, struct hub_session *s,
 	json_decref(env);
 }
 
+/* herald_publish's answer for a client's publish with an id. */
+static void on_client_published(void *arg, const char *seq, size_t len)
+{
+	struct history_ticket *t = arg;
+	struct worker *w = history_ticket_ctx(t);
+	struct hub_session *s = history_ticket_session(t);
+
+	(void)len;
+	if (s && seq)
+		router_reply(w, s, message_frame_ack(history_ticket_id(t), seq));
+	else if (s)
+		router_error(w, s, "unavailable",
+			     "the message could not be stored", 
+			     history_ticket_id(t));
+	history_ticket_free(w->history, t);
+}
+
+static void on_published_quietly(void *arg, const char *seq, size_t len)
+{
+	(void)arg;
+	(void)seq;
+	(void)len;
+}
+
+/* A publish to a channel with history through herald_publish: kind 'm'
+ * for a client's envelope, 'n' for an HTTP publish. 0 when sent. */
+static int publish_with_history(struct worker *w, const char *channel,
+				char kind, const char *text,
+				struct history_ticket *t)
+{
+	int rc;
+
+	if (!history_on(w) || !redis_bridge_history_ok(w->redis) || !text)
+		return -1;
+	rc = t ? redis_bridge_history_publish(w->redis, channel, kind, text,
+					      strlen(text),
+					      on_client_published, t)
+	       : redis_bridge_history_publish(w->redis, channel, kind, text,
+					      strlen(text),
+					      on_published_quietly, NULL);
+	if (!rc)
+		w->metrics.history_writes++;
+	return rc;
+}
+
+/* A client's publish: with history through herald_publish (the ack, for
+ * a message with an id, waits for its seq), else as any client message. */
+static void route_client_publish(struct worker *w, struct hub_session *s,
+				 const struct route_target *t, json_t *data,
+				 json_t *id)
+{
+	json_t *env = json_pack("{s:s, s:O}", "from", s->client_id, "data",
+				data ? data : json_null());
+	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+	struct history_ticket *ticket = NULL;
+
+	if (router_client_refused(w, s, t, text, id))
+		goto done;
+	if (history_on(w) && redis_bridge_history_ok(w->redis)) {
+		if (id)
+			ticket = history_ticket_create(w->history, s, id, w);
+		if ((!id || ticket) &&
+		    !publish_with_history(w, t->name, 'm', text, ticket))
+			goto done;
+		history_ticket_free(w->history, ticket);
+	}
+	if (!route_via_redis(w, t, text, s, id)) {
+		if (id)
+			router_reply(w, s, message_frame_ack(id, NULL));
+		goto done;
+	}
+	deliver_channel_message(w, t->name, s->client_id, data, s, id);
+done:
+	free(text);
+	json_decref(env);
+}
+
+struct stored_publish {
+	router_stored_cb cb;
+	void *arg;
+};
+
+static void on_stored(void *arg, const char *seq, size_t len)
+{
+	struct stored_publish *sp = arg;
+
+	(void)len;
+	sp->cb(sp->arg, seq);
+	free(sp);
+}
+
+int router_publish_stored(struct worker *w, const struct route_target *t,
+			  json_t *data, router_stored_cb cb, void *arg)
+{
+	struct stored_publish *sp;
+	char *text;
+	int rc = -1;
+
+	/* overloaded: -1, and router_publish() refuses it */
+	if (t->kind != ROUTE_CHANNEL || !history_on(w) ||
+	    hub_overloaded(w->hub) || !redis_bridge_history_ok(w->redis) ||
+	    !(sp = malloc(sizeof(*sp))))
+		return -1;
+	sp->cb = cb;
+	sp->arg = arg;
+	text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (text && !redis_bridge_history_publish(w->redis, t->name, 'n', text,
+						  strlen(text), on_stored,
+						  sp)) {
+		w->metrics.history_writes++;
+		rc = 0;
+	} else {
+		free(sp);
+	}
+	free(text);
+	return rc;
+}
+
 int router_publish(struct worker *w, const struct route_target *t,
-		   json_t *data)
+		   json_t *data, char *seq)
 {
 	char *text;
 
+	if (seq)
+		seq[0] = '\0';
 	if (hub_overloaded(w->hub)) {
 		w->metrics.overloaded++;
 		return -1;
 	}
 	text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (t->kind == ROUTE_CHANNEL &&
+	    !publish_with_history(w, t->name, 'n', text, NULL))
+		goto done;
 	if (route_via_redis(w, t, text, NULL, NULL))
-		router_notify(w, t, data);
+		notify(w, t, data, 0, seq);
+done:
 	free(text);
 	return 0;
 }
@@ -301,6 +524,79 @@ static void router_redis_internal(struct worker *w, const struct route_target *t
 	json_decref(env);
 }
 
+/* A stored entry (kind 'n': a notification; 'm': a client's envelope)
+ * encoded for channel with its seq; NULL when malformed or on OOM. */
+static struct frame *history_frame(const char *channel, char kind,
+				   const char *payload, size_t len,
+				   const char *seq)
+{
+	struct frame *f = NULL;
+	json_t *v;
+
+	if (kind == 'm') {
+		json_t *env = json_loadb(payload, len,
+					 JSON_REJECT_DUPLICATES |
+						 JSON_ALLOW_NUL,
+					 NULL);
+		json_t *from = json_object_get(env, "from");
+		json_t *data = json_object_get(env, "data");
+		const char *sender = json_string_value(from);
+
+		if (sender && data &&
+		    names_valid_client_id(sender, json_string_length(from)))
+			f = message_frame_channel(channel, sender, data, seq);
+		json_decref(env);
+		return f;
+	}
+	v = message_payload_value(payload, len);
+	if (v)
+		f = message_frame_notification(channel, v, seq);
+	json_decref(v);
+	return f;
+}
+
+/* herald_publish's live copy: "<seq> <kind> <payload>". */
+static void router_redis_history(struct worker *w,
+				 const struct route_target *t,
+				 const char *payload, size_t len)
+{
+	const char *sp = memchr(payload, ' ', len);
+	char text[SEQ_MAX];
+	struct seq seq;
+	struct frame *f;
+	size_t n;
+
+	if (!sp || (n = (size_t)(sp - payload)) >= SEQ_MAX ||
+	    seq_parse(payload, n, &seq) || len < n + 3 ||
+	    (sp[1] != 'n' && sp[1] != 'm') || sp[2] != ' ') {
+		log_msg(LOG_WARN, "redis", "dropped malformed history message "
+			"on '%s'", t->name);
+		w->metrics.drops++;
+		return;
+	}
+	if (len - n - 3 > (size_t)w->cfg->max_message_size) {
+		log_msg(LOG_WARN, "redis", "dropped %zu-byte message on '%s': "
+			"over max-message-size", len - n - 3, t->name);
+		w->metrics.drops++;
+		return;
+	}
+	if (!hub_channel_find(w->hub, t->name))
+		return; /* nobody here: nothing to encode */
+	memcpy(text, payload, n);
+	text[n] = '\0';
+	f = history_frame(t->name, sp[1], sp + 3, len - n - 3, text);
+	if (!f) {
+		log_msg(LOG_WARN, "redis", "dropped malformed history message "
+			"on '%s'", t->name);
+		w->metrics.drops++;
+		return;
+	}
+	if (channel_deliver(w, t->name, &seq, 1, f))
+		sp[1] == 'm' ? w->metrics.publishes++
+			     : w->metrics.notifications++;
+	frame_unref(f);
+}
+
 void router_redis_message(struct worker *w, const char *channel,
 			  size_t channel_len, const char *payload,
 			  size_t payload_len)
@@ -317,6 +613,10 @@ void router_redis_message(struct worker *w, const char *channel,
 	}
 	if (t.kind == ROUTE_KEEPALIVE)
 		return; /* another node's keepalive round trip */
+	if (t.history) { /* its payload is checked after the seq */
+		router_redis_history(w, &t, payload, payload_len);
+		return;
+	}
 	if (payload_len > (size_t)w->cfg->max_message_size) {
 		log_msg(LOG_WARN, "redis",
 			"dropped %zu-byte message on '%.*s': over "
@@ -329,6 +629,7 @@ void router_redis_message(struct worker *w, const char *channel,
 		router_redis_internal(w, &t, payload, payload_len);
 		return;
 	}
+
 	data = message_payload_value(payload, payload_len);
 	if (!data) {
 		log_msg(LOG_WARN, "redis",
@@ -341,12 +642,23 @@ void router_redis_message(struct worker *w, const char *channel,
 	json_decref(data);
 }
 
+/* A channel this node delivered Redis seqs on: heal it when someone here
+ * still listens (see history.h). */
+static void heal_channel(void *arg, const char *channel, struct seq seen)
+{
+	struct worker *w = arg;
+
+	if (hub_channel_find(w->hub, channel))
+		history_heal_start(w->history, channel, seen);
+}
+
 void router_redis_state(struct worker *w, int ready)
 {
+	int again = ready && w->redis_was_ready;
 	struct frame *f;
 	json_t *o;
 
-	if (ready && w->redis_was_ready)
+	if (again)
 		w->metrics.redis_reconnects++;
 	if (ready)
 		w->redis_was_ready = 1;
@@ -356,6 +668,18 @@ void router_redis_state(struct worker *w, int ready)
 	json_decref(o);
 	hub_deliver_all(w->hub, f);
 	frame_unref(f);
+	/*
+	 * What the link misses: each channel delivered from Redis here gets a
+	 * heal from its last seq when the link goes, which holds what Redis
+	 * sends from then on (the subscriber link may be back before the
+	 * command link) and reads the streams once "connected" is out.
+	 */
+	if (!history_on(w))
+		return;
+	if (!ready)
+		history_foreach_seen(w->history, heal_channel, w);
+	else if (again)
+		history_heal_go(w->history);
 }
 
 static void router_on_redis_message(void *arg, const char *channel,
@@ -404,10 +728,60 @@ const struct redis_bridge_ops router_redis_ops = {
 	.on_published = router_on_published,
 };
 
-int router_subscribe(struct worker *w, struct hub_session *s,
-		     const char *channel)
+/* Whether channel has a seq and a history ("$" channels do not). */
+static int channel_has_history(const struct worker *w, const char *channel)
 {
-	return hub_subscribe(w->hub, s, channel) ? -1 : 0;
+	return w->history && channel[0] != '$';
+}
+
+int router_subscribe(struct worker *w, struct hub_session *s,
+		     const char *channel, const struct seq *since)
+{
+	if (hub_subscribe(w->hub, s, channel))
+		return -1;
+	/* ?channels= has no reply: only a resume, from since */
+	if (since && channel_has_history(w, channel) &&
+	    history_resume_start(w->history, s, channel, since, 0, NULL))
+		log_msg(LOG_WARN, "router", "client_id=%s cannot resume %s: "
+			"out of memory", s->client_id, channel);
+	return 0;
+}
+
+void router_session_closed(struct worker *w, struct hub_session *s)
+{
+	if (w->history)
+		history_session_closed(w->history, s);
+}
+
+/* A subscribe message: the reply (with the channel's seq, after a resume
+ * from since when it has one) comes from history.c's resume. */
+static void router_subscribe_message(struct worker *w, struct hub_session *s,
+				     const struct client_msg *m)
+{
+	struct seq since;
+
+	switch (hub_subscribe(w->hub, s, m->target)) {
+	case 0:
+		break;
+	case -1:
+		router_error(w, s, "limit", "too many subscriptions", m->id);
+		return;
+	default:
+		router_error(w, s, "internal", "out of memory", m->id);
+		return;
+	}
+	if (!channel_has_history(w, m->target)) {
+		router_reply(w, s, message_frame_reply("subscribed", m->target,
+						       m->id));
+		return;
+	}
+	if (m->since)
+		seq_parse(m->since, strlen(m->since), &since);
+	if (history_resume_start(w->history, s, m->target,
+				 m->since ? &since : NULL, 1, m->id)) {
+		hub_unsubscribe(w->hub, s, m->target);
+		router_error(w, s, "internal", "out of memory", m->id);
+	}
 }
 
 static void router_ack(struct worker *w, struct hub_session *s, json_t *id)
@@ -452,7 +826,7 @@ void router_client_text(struct worker *w, struct hub_session *s,
 			break;
 		}
 		route_channel(&t, m.target, 1);
-		route_client_message(w, s, &t, m.data, m.id);
+		route_client_publish(w, s, &t, m.data, m.id);
 		break;
 	case MSG_SUBSCRIBE:
 		if (!auth_grant_allows(s->grant, m.target)) {
@@ -461,21 +835,11 @@ void router_client_text(struct worker *w, struct hub_session *s,
 				     m.id);
 			break;
 		}
-		switch (hub_subscribe(w->hub, s, m.target)) {
-		case 0:
-			router_reply(w, s, message_frame_reply(
-						   "subscribed", m.target, m.id));
-			break;
-		case -1:
-			router_error(w, s, "limit", "too many subscriptions",
-				     m.id);
-			break;
-		default:
-			router_error(w, s, "internal", "out of memory", m.id);
-			break;
-		}
+		router_subscribe_message(w, s, &m);
 		break;
 	case MSG_UNSUBSCRIBE:
+		if (w->history)
+			history_unsubscribed(w->history, s, m.target);
 		hub_unsubscribe(w->hub, s, m.target);
 		router_reply(w, s,
 			     message_frame_reply("unsubscribed", m.target, m.id));
@@ -489,3 +853,162 @@ void router_client_binary(struct worker *w, struct hub_session *s,
 {
 	router_reply(w, s, frame_from(buf, len, 1));
 }
+
+/* ------------------------------------------------- history.c's ops */
+
+struct history_read {
+	struct worker *w;
+	struct history_resume *r;
+};
+
+/* herald_history's answer: entries encoded into frames for history.c. */
+static void on_history_read(void *arg, const struct redis_history_reply *rep)
+{
+	struct history_read *rd = arg;
+	struct worker *w = rd->w;
+	const char *channel = history_resume_channel(rd->r);
+	struct history_entry *v = NULL;
+	struct history_page page;
+	size_t n = 0;
+
+	memset(&page, 0, sizeof(page));
+	if (!rep || !channel ||
+	    (rep->first && seq_parse(rep->first, rep->first_len,
+				     &page.first)) ||
+	    (rep->last && seq_parse(rep->last, rep->last_len, &page.last)) ||
+	    (rep->count && !(v = calloc(rep->count, sizeof(*v))))) {
+		history_resume_page(w->history, rd->r, NULL);
+		free(rd);
+		return;
+	}
+	page.has_first = rep->first != NULL;
+	page.has_last = rep->last != NULL;
+	for (size_t i = 0; i < rep->count; i++) {
+		const struct redis_history_entry *e = &rep->entries[i];
+		char text[SEQ_MAX];
+
+		if (e->id_len >= SEQ_MAX || seq_parse(e->id, e->id_len,
+						      &v[n].seq))
+			continue;
+		memcpy(text, e->id, e->id_len);
+		text[e->id_len] = '\0';
+		v[n].f = history_frame(channel, e->kind, e->data, e->data_len,
+				       text);
+		if (!v[n].f) /* malformed: kept as its raw text */
+			v[n].f = message_frame_notification(
+				channel, json_stringn(e->data, e->data_len),
+				text);
+		if (v[n].f)
+			n++;
+	}
+	page.entries = v;
+	page.count = n;
+	history_resume_page(w->history, rd->r, &page);
+	for (size_t i = 0; i < n; i++)
+		frame_unref(v[i].f);
+	free(v);
+	free(rd);
+}
+
+static void history_op_read(void *arg, struct history_resume *r,
+			    const char *channel, struct seq from,
+			    unsigned count)
+{
+	struct worker *w = arg;
+	struct history_page page;
+
+	if (history_on(w) && redis_bridge_history_ok(w->redis)) {
+		struct history_read *rd = malloc(sizeof(*rd));
+		char text[SEQ_MAX];
+
+		if (rd) {
+			rd->w = w;
+			rd->r = r;
+			if (!redis_bridge_history_read(w->redis, channel,
+						       seq_format(from, text),
+						       count, on_history_read,
+						       rd))
+				return;
+			free(rd);
+		}
+	}
+	/* no Redis (or not now): the node's own ring */
+	history_local_read(w->history, channel, from, count, hub_now_ms(),
+			   &page);
+	history_resume_page(w->history, r, &page);
+}
+
+static void history_op_deliver(void *arg, struct hub_session *s,
+			       const char *channel, struct frame *f)
+{
+	struct worker *w = arg;
+
+	if (s)
+		hub_deliver_session(w->hub, s, f);
+	else
+		hub_deliver_channel(w->hub, hub_channel_find(w->hub, channel),
+				    f);
+}
+
+/* Replay fills at most half of --max-queue, so that live messages and
+ * replies still fit beside it; an empty queue takes one frame. */
+static size_t history_op_room(void *arg, struct hub_session *s)
+{
+	struct worker *w = arg;
+	size_t budget = (size_t)w->cfg->max_queue / 2;
+
+	if (s->close_code || !s->queue.count)
+		return (size_t)-1;
+	return s->queue.bytes < budget ? budget - s->queue.bytes : 0;
+}
+
+static void history_op_subscribed(void *arg, struct hub_session *s,
+				  const char *channel, json_t *id,
+				  struct seq pos, int recovered)
+{
+	char text[SEQ_MAX];
+
+	router_reply(arg, s, message_frame_subscribed(
+				     channel, id, seq_format(pos, text),
+				     recovered));
+}
+
+static void history_op_resync(void *arg, struct hub_session *s,
+			      const char *channel, enum history_outcome why,
+			      struct seq pos)
+{
+	struct worker *w = arg;
+	char text[SEQ_MAX];
+	struct frame *f = message_frame_resync(
+		channel, history_outcome_name(why), seq_format(pos, text));
+
+	if (s) {
+		log_msg(LOG_INFO, "router", "resync client_id=%s channel=%s: %s",
+			s->client_id, channel, history_outcome_name(why));
+		hub_deliver_session(w->hub, s, f);
+	} else {
+		log_msg(LOG_WARN, "router", "resync of every subscriber of %s "
+			"here: %s", channel, history_outcome_name(why));
+		hub_deliver_channel(w->hub, hub_channel_find(w->hub, channel),
+				    f);
+	}
+	frame_unref(f);
+}
+
+static void history_op_hold(void *arg, struct hub_session *s,
+			    const char *channel, int held)
+{
+	struct worker *w = arg;
+
+	if (s)
+		hub_hold(w->hub, s, channel, held);
+}
+
+const struct history_ops router_history_ops = {
+	.read = history_op_read,
+	.deliver = history_op_deliver,
+	.room = history_op_room,
+	.subscribed = history_op_subscribed,
+	.resync = history_op_resync,
+	.hold = history_op_hold,
+};

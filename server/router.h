@@ -25,9 +25,19 @@ void router_client_text(struct worker *w, struct hub_session *s,
 void router_client_binary(struct worker *w, struct hub_session *s,
 			  const void *buf, size_t len);
 
-/* Subscribes s to channel on connect (?channels=); 0 or -1 when refused. */
+struct seq;
+
+/* Subscribes s to channel on connect (?channels=), resuming from since
+ * when it is not NULL (?since=); 0 or -1 when refused. */
 int router_subscribe(struct worker *w, struct hub_session *s,
-		     const char *channel);
+		     const char *channel, const struct seq *since);
+
+/* s is closing (before hub_session_close): its resumes end. */
+void router_session_closed(struct worker *w, struct hub_session *s);
+
+/* history.c's ops, with the worker as their argument: pages from Redis
+ * (herald_history) or the node's ring, and delivery through the hub. */
+extern const struct history_ops router_history_ops;
 
 /* Delivers a notification for t (a public target) with payload data to
  * this node's sessions. */
@@ -35,11 +45,24 @@ void router_notify(struct worker *w, const struct route_target *t,
 		   json_t *data);
 
 /* Publishes a notification as a backend's PUBLISH would (POST
- * /api/publish): through Redis when it is ready, else within this node.
+ * /api/publish): to a channel with history through herald_publish, else
+ * through Redis when it is ready, else within this node. seq (SEQ_TEXT_MAX
+ * bytes, or NULL) receives the seq when this node numbered it, else "".
  * 0, or -1 when refused because the node is overloaded (hub_overloaded):
  * nothing was sent. */
 int router_publish(struct worker *w, const struct route_target *t,
-		   json_t *data);
+		   json_t *data, char *seq);
+
+/* herald_publish's answer: the seq, or NULL when the message could not be
+ * stored (it was not published). */
+typedef void (*router_stored_cb)(void *arg, const char *seq);
+
+/* POST /api/publish to a channel while history goes through Redis: one
+ * FCALL herald_publish. 0 when sent (cb runs exactly once, also with NULL
+ * when the link goes), -1 when it does not apply, or the node is
+ * overloaded (use router_publish, which refuses it then). */
+int router_publish_stored(struct worker *w, const struct route_target *t,
+			  json_t *data, router_stored_cb cb, void *arg);
 
 /* The Redis bridge's callbacks, with the worker as their argument:
  * router_redis_message() and router_redis_state(). */

@@ -1,6 +1,6 @@
 /*
  * transport — what a worker needs from the network glue, declared here
- * and implemented in protocols/ (protocols/vhost.c builds the lws context;
+ * and implemented in protocols/ (protocols/vhost.c builds the lws contexts;
  * protocols/ws_client.c writes, closes and drops the hub's sessions). The core depends on this
  * interface, never on protocols/ headers: protocols/ depends on the core.
  *
@@ -18,23 +18,42 @@ struct worker;
 /* The lws protocols of a worker's vhost (HTTP API, /ws/). */
 #define TRANSPORT_PROTOCOLS 2
 
-/* What lws keeps pointers to for the context's life: one per worker. */
-struct transport_conf {
-	struct lws_protocols protocols[TRANSPORT_PROTOCOLS + 1];
-	struct lws_http_mount mount_root;
-	lws_retry_bo_t retry;
-	void *foreign_loops[1];
+/*
+ * lws contexts per worker, all on the worker's loop, sessions spread over
+ * them: the Debian build of lws 4.1.6 walks every connection of a context
+ * each time one of its sockets closes, so a close costs in proportion to
+ * the sessions of its shard, not of the worker (docs/design.md,
+ * "Accepting").
+ */
+#define TRANSPORT_SHARDS 16
+
+/* A worker's transport: its lws contexts and what lws keeps pointers to.
+ * Private to protocols/vhost.c. */
+struct transport {
+	struct lws_context *_shards[TRANSPORT_SHARDS];
+	struct lws_vhost *_vhosts[TRANSPORT_SHARDS];
+	unsigned _count;              /* shards in use */
+	struct lws_protocols _protocols[TRANSPORT_PROTOCOLS + 1];
+	struct lws_http_mount _mount_root;
+	lws_retry_bo_t _retry;
+	void *_foreign_loops[1];
 };
 
 /* How the hub asks the transport to write, close and drop sessions. */
 extern const struct hub_ops transport_hub_ops;
 
 /*
- * The lws context of worker w on w->loop: its listening socket on
- * --host/--port, the HTTP API, the dashboard files, the /ws/ protocol and
- * TLS. Uses w->transport_conf for what lws keeps pointers to. NULL when it
- * cannot listen (the reason is logged). lws_context_destroy() ends it.
+ * Sets up w->transport on w->loop: lws contexts that serve the HTTP API,
+ * the dashboard files, the /ws/ protocol and TLS on sockets handed to
+ * transport_adopt(). 0, or -1 (logged; nothing left to free).
  */
-struct lws_context *transport_create(struct worker *w);
+int transport_create(struct worker *w);
+
+/* Serves fd, an accepted socket, in one of w's shards (round robin); the
+ * socket is closed when lws cannot take it. */
+void transport_adopt(struct worker *w, int fd);
+
+/* Closes every connection and frees the contexts. */
+void transport_destroy(struct worker *w);
 
 #endif

@@ -34,6 +34,19 @@ static void worker_on_heartbeat_tick(struct ev_loop *loop, ev_timer *t,
 	(void)loop;
 	(void)revents;
 	hub_tick(w->hub, hub_now_ms());
+	history_tick(w->history, hub_now_ms());
+}
+
+/* Before the loop waits: replay pages where sessions drained, reads due. */
+static void worker_on_prepare(struct ev_loop *loop, ev_prepare *p,
+			      int revents)
+{
+	struct worker *w = lws_container_of(p, struct worker, _history_pump);
+
+	(void)loop;
+	(void)revents;
+	if (history_busy(w->history))
+		history_pump(w->history, hub_now_ms());
 }
 
 static void worker_on_sys_tick(struct ev_loop *loop, ev_timer *t, int revents)
@@ -51,8 +64,14 @@ static void worker_on_stop(struct ev_loop *loop, ev_async *a, int revents)
 	/* the flag is set already; waking the loop was the point */
 }
 
+static void worker_on_accept(int fd, void *arg)
+{
+	transport_adopt(arg, fd);
+}
+
 int worker_init(struct worker *w, const struct config *cfg, int index)
 {
+	char err[256];
 	struct hub_limits limits = {
 		.max_queue = (size_t)cfg->max_queue,
 		.memory_budget = (size_t)cfg->memory_budget,
@@ -64,9 +83,17 @@ int worker_init(struct worker *w, const struct config *cfg, int index)
 	w->index = index;
 	w->started_ms = wall_clock_ms();
 	w->started_mono = lws_now_usecs();
+	struct history_limits hlim = {
+		.size = cfg->history_size,
+		.ttl_s = cfg->history_ttl,
+		.page = 100,
+	};
+
 	w->hub = hub_create(&transport_hub_ops, &limits, &w->metrics,
 			    w->started_ms);
-	if (!w->hub) {
+	hlim.epoch_ms = w->started_ms;
+	w->history = history_create(&hlim, &router_history_ops, w);
+	if (!w->hub || !w->history) {
 		log_msg(LOG_ERROR, "worker", "out of memory");
 		return -1;
 	}
@@ -75,13 +102,21 @@ int worker_init(struct worker *w, const struct config *cfg, int index)
 		log_msg(LOG_ERROR, "worker", "cannot create the epoll loop");
 		goto fail;
 	}
-	w->context = transport_create(w);
-	if (!w->context)
+	if (transport_create(w))
 		goto fail;
+	w->listener = listener_create(w->loop, cfg->host, cfg->port,
+				      worker_on_accept, w, err, sizeof(err));
+	if (!w->listener) {
+		log_msg(LOG_ERROR, "worker", "cannot listen on %s:%d: %s",
+			cfg->host, cfg->port, err);
+		goto fail;
+	}
 	if (cfg->redis.kind != REDIS_NONE) {
 		w->redis = redis_bridge_create(w->loop, &cfg->redis,
 					       cfg->redis_prefix, cfg->node_id,
-					       index, &router_redis_ops, w);
+					       index, cfg->history_size,
+					       cfg->history_ttl,
+					       &router_redis_ops, w);
 		if (!w->redis) {
 			log_msg(LOG_ERROR, "worker", "out of memory");
 			goto fail;
@@ -95,6 +130,8 @@ int worker_init(struct worker *w, const struct config *cfg, int index)
 	ev_timer_start(w->loop, &w->_sys_tick);
 	ev_async_init(&w->_stop, worker_on_stop);
 	ev_async_start(w->loop, &w->_stop);
+	ev_prepare_init(&w->_history_pump, worker_on_prepare);
+	ev_prepare_start(w->loop, &w->_history_pump);
 	return 0;
 fail:
 	worker_destroy(w);
@@ -142,21 +179,33 @@ void worker_destroy(struct worker *w)
 		ev_timer_stop(w->loop, &w->_heartbeat_tick);
 		ev_timer_stop(w->loop, &w->_sys_tick);
 		ev_async_stop(w->loop, &w->_stop);
+		ev_prepare_stop(w->loop, &w->_history_pump);
 	}
+	listener_destroy(w->listener);
+	w->listener = NULL;
 	redis_bridge_destroy(w->redis);
 	w->redis = NULL;
-	if (w->context)
-		lws_context_destroy(w->context);
-	w->context = NULL;
+	transport_destroy(w);
 	if (w->loop)
 		ev_loop_destroy(w->loop);
 	w->loop = NULL;
+	/* after the bridge (its pending reads answer) and the sessions */
+	history_destroy(w->history);
+	w->history = NULL;
 	hub_destroy(w->hub);
 	w->hub = NULL;
 }
 
 void worker_metrics_view(struct worker *w, struct metrics_view *v)
 {
+	if (w->history) {
+		const struct history_stats *hs = history_stats(w->history);
+
+		w->metrics.history_replayed = hs->replayed;
+		w->metrics.resumes_recovered = hs->recovered;
+		w->metrics.resumes_resync = hs->resyncs;
+		w->metrics.gaps_healed = hs->heals;
+	}
 	v->counters = &w->metrics;
 	v->node_id = w->cfg->node_id;
 	v->sessions = hub_session_count(w->hub);

@@ -1,6 +1,7 @@
 /*
- * worker — one event loop and everything on it: the libev loop, the lws
- * context and vhost that run on it (server/transport.h), the hub, the
+ * worker — one event loop and everything on it: the libev loop, the
+ * listening socket, the lws contexts that run on it (server/transport.h),
+ * the hub, the
  * metrics, the Redis bridge, the timers (heartbeat wheel, $sys) and the
  * drain (docs/design.md, "Threads and ownership").
  *
@@ -22,7 +23,9 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "history.h"
 #include "hub.h"
+#include "listener.h"
 #include "metrics.h"
 #include "redis.h"
 #include "transport.h"
@@ -31,18 +34,20 @@ struct worker {
 	const struct config *cfg;     /* shared, read-only */
 	int index;
 	struct ev_loop *loop;         /* the libev (epoll) loop lws runs on */
-	struct lws_context *context;
+	struct transport transport;   /* lws contexts (server/transport.h) */
+	struct listener *listener;    /* accepts into the transport */
 	struct hub *hub;
 	struct metrics metrics;
 	struct redis_bridge *redis;   /* NULL with --redis-url none */
+	struct history *history;      /* seqs, rings, resumes (history.h) */
 	int redis_was_ready;          /* a later ready state is a reconnect */
 	int draining;                 /* refusing upgrades, sessions closing */
 	uint64_t started_ms;          /* wall clock at start: the seq epoch */
 	lws_usec_t started_mono;      /* for uptime */
 	/* private to worker.c */
-	struct transport_conf transport_conf;
 	ev_timer _heartbeat_tick;     /* drives the hub's heartbeat wheel */
 	ev_timer _sys_tick;           /* publishes $sys */
+	ev_prepare _history_pump;     /* replay pages as sessions drain */
 	ev_async _stop;               /* woken by worker_request_stop() */
 	volatile sig_atomic_t _stop_requested;
 };
@@ -53,9 +58,9 @@ static inline struct worker *worker_of(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
-/* Sets up worker index with its own loop, hub, lws context (listening) and
- * Redis bridge; w is zeroed storage the caller keeps. 0, or -1 (logged,
- * nothing left to free). */
+/* Sets up worker index with its own loop, hub, lws contexts, listening
+ * socket and Redis bridge; w is zeroed storage the caller keeps. 0, or -1
+ * (logged, nothing left to free). */
 int worker_init(struct worker *w, const struct config *cfg, int index);
 
 /* Runs the loop until worker_request_stop(). */

@@ -10,8 +10,12 @@
 //     backoff and full jitter, and resets the backoff after each welcome;
 //   - remembers its channel subscriptions and the last `seq` seen on each, and
 //     resubscribes with `since` after every reconnect so that nothing published
-//     meanwhile is lost (herald replays it, or answers `resync`);
-//   - matches replies to requests by `id` and returns Promises;
+//     meanwhile is lost (herald replays it, or answers `resync`); the
+//     resubscriptions go out in paced batches, and one that herald refuses
+//     as `rate_limited` is tried again, never dropped;
+//   - matches replies to requests by `id` and returns Promises; a request
+//     refused as `rate_limited` (herald did not carry it out) is sent again
+//     after a short backoff until its timeout;
 //   - reports connection state, Redis link state, broadcasts and direct
 //     messages as events.
 //
@@ -28,6 +32,11 @@ const DEFAULTS = Object.freeze({
   connectTimeout: 10000,    // ms: from opening the socket to the welcome
   keepalive: true,          // send {"type":"ping"} when the link is idle
   pongTimeout: 10000,       // ms to wait for that pong before dropping the link
+  resubscribeBatch: 20,     // subscribe frames sent at once after a welcome...
+  resubscribeInterval: 250, // ...then this many ms between batches (80/s, under
+                            // herald's default --rate-limit of 100/s)
+  retryInitial: 200,        // ms: first wait before resending a rate_limited request
+  retryMax: 2000,           // ms: cap of that wait (doubling, full jitter)
 });
 
 const CLIENT_ID_RE = /^[A-Za-z0-9_.:@-]{1,64}$/;
@@ -82,6 +91,8 @@ export class HeraldClient {
    * @param {number}   [opts.backoffInitial=500] [opts.backoffMax=30000] [opts.backoffFactor=2]
    * @param {number}   [opts.requestTimeout=10000] [opts.connectTimeout=10000]
    * @param {boolean}  [opts.keepalive=true] [opts.pongTimeout=10000]
+   * @param {number}   [opts.resubscribeBatch=20] [opts.resubscribeInterval=250]
+   * @param {number}   [opts.retryInitial=200] [opts.retryMax=2000]
    */
   constructor(opts = {}) {
     const o = { ...DEFAULTS, ...opts };
@@ -116,6 +127,8 @@ export class HeraldClient {
     this._connectTimer = null;
     this._idleTimer = null;
     this._pongTimer = null;
+    this._resubQueue = [];        // channels waiting for their (re)subscribe frame
+    this._resubTimer = null;
 
     // Listeners given here see the very first 'connecting' state; listeners
     // added after construction should read `client.state` first.
@@ -239,11 +252,15 @@ export class HeraldClient {
     this._clearTimer('_connectTimer');
     this._clearTimer('_idleTimer');
     this._clearTimer('_pongTimer');
+    this._clearTimer('_resubTimer');
+    this._resubQueue = [];
     const wasOpen = this.state === 'open';
     // Requests already written may or may not have been processed: fail them.
     // Requests still in the outbox wait for the next connection.
     for (const [id, p] of this._pending) {
-      if (p.sent) this._settle(id, new HeraldError('disconnected', 'connection lost before the reply'));
+      if (p.sent || p.retryTimer != null) {
+        this._settle(id, new HeraldError('disconnected', 'connection lost before the reply'));
+      }
     }
     for (const ch of this._channels.values()) ch.confirmed = false;
     this._emit('close', info, wasOpen);
@@ -363,6 +380,7 @@ export class HeraldClient {
     }
     if (msg.id !== undefined && msg.id !== null && this._pending.has(keyOf(msg.id))) {
       const id = keyOf(msg.id);
+      if (msg.type === 'error' && msg.code === 'rate_limited' && this._retryLater(id)) return;
       if (msg.type === 'error') {
         this._settle(id, new HeraldError(msg.code || 'error', msg.message || msg.code, msg));
       } else {
@@ -379,9 +397,11 @@ export class HeraldClient {
     this.attempt = 0;
     this._setState('open');
     this._emit('welcome', msg);
-    // Resubscribe every channel (with `since` where a seq is known), then
-    // flush requests made while disconnected, in the order they were made.
-    for (const name of this._channels.keys()) this._subscribeOnWire(name);
+    // Resubscribe every channel (with `since` where a seq is known) in paced
+    // batches, then flush requests made while disconnected, in the order
+    // they were made.
+    this._resubQueue = [...this._channels.keys()];
+    this._pumpResubscribe();
     const outbox = this._outbox;
     this._outbox = [];
     for (const id of outbox) {
@@ -389,6 +409,57 @@ export class HeraldClient {
       if (p && !p.sent) { p.sent = true; this._write(p.frame); }
     }
     this._armIdle();
+  }
+
+  // Sends up to resubscribeBatch queued subscribe frames now and the rest
+  // resubscribeInterval ms later, batch by batch: a client with hundreds of
+  // channels must not spend its whole rate limit (and more) in one go.
+  _pumpResubscribe() {
+    this._resubTimer = null;
+    if (!this._ws || this.state !== 'open') return;
+    const batch = Math.max(1, this._opts.resubscribeBatch | 0);
+    for (let n = 0; n < batch && this._resubQueue.length; n++) {
+      const name = this._resubQueue.shift();
+      if (this._channels.has(name) && !this._channels.get(name).confirmed) this._subscribeOnWire(name);
+      else n--;
+    }
+    if (this._resubQueue.length && this._resubTimer == null) {
+      this._resubTimer = this._setTimeout(() => this._pumpResubscribe(), this._opts.resubscribeInterval);
+    }
+  }
+
+  // A channel whose subscribe was not confirmed (rate_limited, timed out)
+  // goes back in the queue; it is never dropped for that.
+  _queueResubscribe(channel) {
+    if (!this._resubQueue.includes(channel)) this._resubQueue.push(channel);
+    if (this._resubTimer == null && this._ws && this.state === 'open') {
+      this._resubTimer = this._setTimeout(() => this._pumpResubscribe(), this._opts.resubscribeInterval);
+    }
+  }
+
+  // herald refused request `id` as rate_limited: it did not carry it out,
+  // so it is sent again after a jittered, doubling wait, until the
+  // request's own timeout. Returns false when the request is not retried.
+  _retryLater(id) {
+    const p = this._pending.get(id);
+    if (!p || p.noRetry) return false;
+    const delay = backoffDelay(p.retries || 0, {
+      initial: this._opts.retryInitial, max: this._opts.retryMax, random: this._random,
+    }) + 1;
+    p.retries = (p.retries || 0) + 1;
+    p.sent = false;
+    p.retryTimer = this._setTimeout(() => {
+      p.retryTimer = null;
+      if (this._pending.get(id) !== p) return;
+      if (this._ws && this.state === 'open') {
+        p.sent = true;
+        this._write(p.frame);
+      } else {
+        this._outbox.push(id);
+      }
+    }, delay);
+    this._emit('rate-limited', p.frame, delay);
+    return true;
   }
 
   _onChannelFrame(msg) {
@@ -401,12 +472,14 @@ export class HeraldClient {
 
   _onResync(msg) {
     const ch = this._channels.get(msg.channel);
-    // The stale seq is kept on purpose: if the link drops again before a new
-    // message arrives, herald answers `resync` again instead of silently
-    // resuming from a point the application has not reloaded past.
     this._emit('resync', msg.channel, msg);
     if (ch && ch.onResync) this._call(ch.onResync, [msg.channel, msg]);
     else if (this._opts.onResync) this._call(this._opts.onResync, [msg.channel, msg]);
+    // herald says where the channel stands now (`seq`): the application has
+    // just been told to reload, so what follows that point is what a later
+    // resume must bring. Without a seq the old one is kept, and a resume
+    // answers resync again rather than skip anything.
+    if (ch && typeof msg.seq === 'string') ch.seq = msg.seq;
   }
 
   // -------------------------------------------------------------- keepalive
@@ -439,7 +512,7 @@ export class HeraldClient {
    * while not connected, it waits in an outbox and is sent after the next
    * welcome; the timeout counts from the call.
    */
-  request(frame, { timeout = this._opts.requestTimeout } = {}) {
+  request(frame, { timeout = this._opts.requestTimeout, retry = true } = {}) {
     return new Promise((resolve, reject) => {
       if (this._stopped) {
         reject(new HeraldError('closed', 'client is closed'));
@@ -447,7 +520,7 @@ export class HeraldClient {
       }
       const id = this._nextId++;
       const full = { ...frame, id };
-      const p = { resolve, reject, timer: null, sent: false, frame: full };
+      const p = { resolve, reject, timer: null, sent: false, frame: full, noRetry: !retry, retries: 0, retryTimer: null };
       p.timer = this._setTimeout(() => {
         this._settle(id, new HeraldError('timeout', `no reply to ${frame.type} within ${timeout} ms`));
       }, timeout);
@@ -466,6 +539,7 @@ export class HeraldClient {
     if (!p) return;
     this._pending.delete(id);
     this._clearTimeout(p.timer);
+    if (p.retryTimer != null) this._clearTimeout(p.retryTimer);
     if (!p.sent) this._outbox = this._outbox.filter((x) => x !== id);
     if (err) p.reject(err); else p.resolve(reply);
   }
@@ -531,17 +605,23 @@ export class HeraldClient {
     this.request(frame).then((reply) => {
       if (this._channels.get(channel) !== ch) return;      // unsubscribed meanwhile
       ch.confirmed = true;
+      // A first subscribe learns the channel's position (its `seq`), so that
+      // a resume after a drop brings what was published meanwhile even when
+      // no message had arrived yet. (A resume's reply repeats `since`.)
       if (reply && reply.seq != null && ch.seq == null) ch.seq = reply.seq;
       for (const w of ch.waiters.splice(0)) { this._clearTimeout(w.timer); w.resolve(reply); }
     }, (err) => {
       if (this._channels.get(channel) !== ch) return;
-      if (err.reply) {
+      if (err.reply && err.code !== 'rate_limited') {
         // herald refused it (bad_channel, forbidden, limit): retrying is pointless.
         this._channels.delete(channel);
         for (const w of ch.waiters.splice(0)) { this._clearTimeout(w.timer); w.reject(err); }
         this._emit('error', err);
+        return;
       }
-      // timeout / disconnected: the next welcome subscribes again.
+      // rate_limited past the request's timeout, or no reply: try again
+      // while connected; disconnected: the next welcome subscribes again.
+      if (err.code !== 'disconnected' && err.code !== 'closed') this._queueResubscribe(channel);
     });
   }
 

@@ -63,7 +63,7 @@ type userUpdate struct {
 
 // Publisher sends one event payload to a herald channel.
 type Publisher interface {
-	Publish(channel string, payload []byte) (int, error)
+	Publish(channel string, payload []byte) (string, error)
 }
 
 // redisPublisher publishes through Redis, as herald's backends do.
@@ -72,15 +72,14 @@ type redisPublisher struct {
 	prefix string
 }
 
-// Publish is THE ONE PLACE WHERE THE REDIS COMMAND IS CHOSEN. Today: plain
-// PUBLISH <prefix><channel> <json> (docs/protocol.md, "Redis
-// notifications"). When herald's channel history lands it becomes
-// FCALL herald_publish 1 <prefix>stream:<channel> <json>, which also
-// stores the event for clients that resume; nothing else changes.
-func (p *redisPublisher) Publish(channel string, payload []byte) (int, error) {
+// Publish is THE ONE PLACE WHERE THE REDIS COMMAND IS CHOSEN:
+// FCALL herald_publish 1 <prefix>stream:<channel> <json> (docs/protocol.md,
+// "History and resume") stores the event for clients that resume and
+// publishes it in one atomic step; it returns the event's seq.
+func (p *redisPublisher) Publish(channel string, payload []byte) (string, error) {
 	conn := p.pool.Get()
 	defer conn.Close()
-	return redis.Int(conn.Do("PUBLISH", p.prefix+channel, payload))
+	return redis.String(conn.Do("FCALL", "herald_publish", 1, p.prefix+"stream:"+channel, payload))
 }
 
 func newRedisPublisher(url, prefix string) *redisPublisher {
@@ -110,12 +109,12 @@ func newAPI(pub Publisher) *api {
 // announce tells herald; the change stays made when Redis is down.
 func (a *api) announce(event string, user any) {
 	payload, _ := json.Marshal(map[string]any{"event": event, "user": user})
-	n, err := a.pub.Publish("users", payload)
+	seq, err := a.pub.Publish("users", payload)
 	if err != nil {
 		log.Printf("%s not published: %v", event, err)
 		return
 	}
-	log.Printf("%s -> users (%d herald node(s))", event, n)
+	log.Printf("%s -> users seq %s", event, seq)
 }
 
 func fail(c *gin.Context, status int, detail string) {

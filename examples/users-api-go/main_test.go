@@ -21,16 +21,16 @@ type recorder struct {
 	events []map[string]any
 }
 
-func (r *recorder) Publish(channel string, payload []byte) (int, error) {
+func (r *recorder) Publish(channel string, payload []byte) (string, error) {
 	var ev map[string]any
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return 0, err
+		return "", err
 	}
 	ev["_channel"] = channel
 	r.mu.Lock()
 	r.events = append(r.events, ev)
 	r.mu.Unlock()
-	return 1, nil
+	return "1-0", nil
 }
 
 func do(t *testing.T, h http.Handler, method, path, body string) (int, map[string]any) {

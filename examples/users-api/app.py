@@ -118,28 +118,30 @@ redis_client = redis.Redis.from_url(REDIS_URL, socket_timeout=5,
                                     socket_connect_timeout=5)
 
 
-def publish_to_herald(channel: str, event: dict) -> int:
-    """Publishes one event to herald's channel; returns how many herald
-    nodes (Redis subscribers) received it.
+def publish_to_herald(channel: str, event: dict) -> str:
+    """Publishes one event to herald's channel; returns the seq herald's
+    clients see it with.
 
-    THE ONE PLACE WHERE THE REDIS COMMAND IS CHOSEN. Today: plain
-    `PUBLISH <prefix><channel> <json>` (docs/protocol.md, "Redis
-    notifications"). When herald's channel history lands, this becomes
-    `FCALL herald_publish 1 <prefix>stream:<channel> <json>`, which stores
-    the event for clients that resume and publishes it in one atomic step;
-    nothing else in this file changes.
+    THE ONE PLACE WHERE THE REDIS COMMAND IS CHOSEN:
+    `FCALL herald_publish 1 <prefix>stream:<channel> <json>`
+    (docs/protocol.md, "History and resume"), which stores the event in
+    the channel's history for clients that reconnect and resume, and
+    publishes it, in one atomic step. (A plain `PUBLISH <prefix><channel>`
+    still works, without history or seq.)
     """
     payload = json.dumps(event, separators=(",", ":"))
-    return redis_client.publish(PREFIX + channel, payload)
+    seq = redis_client.execute_command("FCALL", "herald_publish", 1,
+                                       PREFIX + "stream:" + channel, payload)
+    return seq.decode() if isinstance(seq, bytes) else str(seq)
 
 
 def announce(event: str, user: dict) -> None:
     """The change is committed; tell herald. A Redis failure is logged and
     does not undo the change (the API stays up while Redis is down)."""
     try:
-        receivers = publish_to_herald(CHANNEL, {"event": event, "user": user})
-        log.info("%s id=%s -> %s%s (%d herald node(s))", event, user["id"],
-                 PREFIX, CHANNEL, receivers)
+        seq = publish_to_herald(CHANNEL, {"event": event, "user": user})
+        log.info("%s id=%s -> %s%s seq %s", event, user["id"], PREFIX,
+                 CHANNEL, seq)
     except redis.RedisError as e:
         log.error("%s id=%s not published: %s", event, user["id"], e)
 

@@ -159,7 +159,7 @@ static void dispatch(const char *buf, size_t len)
 	if (!alice || !bob || !alice2)
 		goto out;
 	/* bob listens to news from the start, as with ?channels=news */
-	FUZZ_ASSERT(router_subscribe(&fw.w, bob, "news") == 0);
+	FUZZ_ASSERT(router_subscribe(&fw.w, bob, "news", NULL) == 0);
 
 	/* the whole input as one message */
 	router_client_text(&fw.w, alice, buf, len);
@@ -191,7 +191,7 @@ static void dispatch(const char *buf, size_t len)
 		char name[16];
 
 		snprintf(name, sizeof(name), "s%d", i);
-		FUZZ_ASSERT(router_subscribe(&fw.w, alice2, name) == 0);
+		FUZZ_ASSERT(router_subscribe(&fw.w, alice2, name, NULL) == 0);
 	}
 	while (p <= end && pieces < MAX_PIECES) {
 		const char *rs = memchr(p, RS, (size_t)(end - p));

@@ -200,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *v = message_payload_value(payload, plen);
 
 		if (v) {
-			router_publish(&fw.w, &target, v);
+			router_publish(&fw.w, &target, v, NULL);
 			json_decref(v);
 		}
 		got = 0;

@@ -14,7 +14,7 @@ const FLAGS = [
   '--max-queue', '--max-connections', '--read-buffer', '--rate-limit', '--heartbeat',
   '--log-level', '--log-format',
 ];
-const NOT_YET = ['--workers', '--history-size', '--history-ttl'];
+const NOT_YET = ['--workers'];
 
 // Harmless base so that a wrongly accepted value cannot bind a real port.
 const SAFE = ['--host', '127.0.0.1', '--redis-url', 'none', '--web-root', 'none'];

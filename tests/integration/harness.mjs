@@ -742,9 +742,16 @@ class RawClient {
         };
         // Answer the close like any client (RFC 6455 §5.5.1) so the server
         // can finish the closing handshake instead of waiting for a timeout.
-        if (!this.closeSent && !this.socket.destroyed) {
-          this.closeSent = true;
-          this.socket.write(encodeFrame(0x8, frame.payload.subarray(0, 2)));
+        // Once close frames went both ways, hang up our side as the ws
+        // package and browsers do: after a protocol error lws cannot parse
+        // the answer (its frame parser stopped mid-frame) and would
+        // otherwise wait 5 s for the TCP connection to go.
+        if (!this.socket.destroyed) {
+          if (!this.closeSent) {
+            this.closeSent = true;
+            this.socket.write(encodeFrame(0x8, frame.payload.subarray(0, 2)));
+          }
+          this.socket.end();
         }
       }
       if (this.onFrame) this.onFrame(frame);
@@ -786,7 +793,13 @@ class RawClient {
   }
 
   sendFrame(opcode, payload, opts) {
-    this.socket.write(encodeFrame(opcode, payload, opts));
+    this.sendRaw(encodeFrame(opcode, payload, opts));
+  }
+
+  /** Writes bytes as they are; a close frame at their start counts as ours. */
+  sendRaw(bytes) {
+    if (bytes.length && (bytes[0] & 0x0f) === 0x8) this.closeSent = true;
+    this.socket.write(bytes);
   }
 
   sendText(text, opts) { this.sendFrame(0x1, Buffer.from(text, 'utf8'), opts); }

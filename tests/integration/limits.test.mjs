@@ -189,7 +189,7 @@ test('the limit applies after inflation: a compressible message over it is close
 test('rate limit (default 100/s, burst 2x): excess gets rate_limited errors, persistent abuse is closed with 1008', async () => {
   const c = await open('/ws/flood');
   // 1. 250 messages at once: the burst (200) is served, the rest refused, and
-  //    the session stays open (50 refusals are fewer than the rate).
+  //    the session stays open (50 refusals are far from the debt limit).
   const N1 = 250;
   for (let i = 0; i < N1; i++) c.ws.send(JSON.stringify({ type: 'ping', id: i }));
   const pongs = [];
@@ -210,11 +210,11 @@ test('rate limit (default 100/s, burst 2x): excess gets rate_limited errors, per
   assert.deepEqual(pongs.slice(0, 200), Array.from({ length: 200 }, (_, i) => i), 'the burst serves the first 200 messages');
   assert.equal(c.closeInfo, null, 'closed after a short burst');
 
-  // 2. Keep sending (150 more, all refused: over 100 refusals in a second):
-  //    closed with 1008. (A client that floods without pause may see the TCP
-  //    reset, 1006, instead of the close frame; 150 small frames are read
-  //    in one go.)
-  for (let i = 0; i < 150; i++) c.ws.send(JSON.stringify({ type: 'ping' }));
+  // 2. Keep sending (300 more, all refused: the refusal debt, draining at
+  //    100/s, passes 3 x 100): closed with 1008. (A client that floods
+  //    without pause may see the TCP reset, 1006, instead of the close
+  //    frame; 300 small frames are read in one go.)
+  for (let i = 0; i < 300; i++) c.ws.send(JSON.stringify({ type: 'ping' }));
   const info = await c.closed(5000);
   assert.deepEqual(info, { code: 1008, reason: 'rate limit exceeded' });
 

@@ -49,7 +49,7 @@ for (const [name, bytes] of Object.entries(violations)) {
   test(`protocol violation closes the connection: ${name}`, async () => {
     const raw = await rawConnect(h.port, '/ws/bad');
     assert.equal(JSON.parse((await raw.nextDataFrame()).payload.toString()).type, 'welcome');
-    raw.socket.write(bytes());
+    raw.sendRaw(bytes());
     await raw.closed(5000);
     const data = raw.frames.filter((f) => f.opcode === 0x1 || f.opcode === 0x2);
     assert.deepEqual(data.map((f) => f.payload.toString()), [], 'herald answered the invalid frame');

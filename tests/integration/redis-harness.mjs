@@ -195,6 +195,12 @@ export class RespClient {
   /** PUBLISH channel payload → number of receivers Redis reports. */
   publish(channel, payload) { return this.command('PUBLISH', channel, payload); }
 
+  /**
+   * The next reply no command asked for: after SUBSCRIBE or PSUBSCRIBE,
+   * the next message Redis pushes (an Error if the connection closes).
+   */
+  nextPush() { return new Promise((resolve) => this.pending.push(resolve)); }
+
   close() { this.socket.destroy(); }
 }
 
@@ -280,10 +286,10 @@ export async function expectFrame(client, expected, what, timeoutMs = 3000) {
   return assertFrame(got, expected, what);
 }
 
-/** Subscribe client to channel and consume the exact reply. */
+/** Subscribe client to channel and consume the exact reply (with the channel's seq); returns the reply. */
 export async function subscribe(client, channel) {
   await client.sendJson({ type: 'subscribe', channel });
-  await expectFrame(client, { type: 'subscribed', channel }, `subscribe ${channel}`);
+  return expectFrame(client, { type: 'subscribed', channel, seq: ANY_SEQ }, `subscribe ${channel}`);
 }
 
 /** expectNone on every client at once (one window). */

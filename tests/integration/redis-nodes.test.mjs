@@ -100,6 +100,7 @@ test('publish from A reaches the channel subscribers on A and B exactly once', a
   const fa = await expectFrame(c.roomA, { type: 'message', channel: 'room', from: 'alice', data: { n: 1 }, seq: ANY_SEQ }, 'subscriber on A');
   const fb = await expectFrame(c.roomB, { type: 'message', channel: 'room', from: 'alice', data: { n: 1 }, seq: ANY_SEQ }, 'subscriber on B');
   assert.ok(fa.seq && fb.seq);
+  assert.equal(fa.seq, fb.seq, 'one message, one seq on every node (its stream entry id)');
   await expectNoneAll(c.all, 400);
 
   // a channel with no subscriber anywhere: nobody

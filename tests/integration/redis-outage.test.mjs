@@ -60,7 +60,7 @@ test('Redis killed and restarted: clients are told, the node keeps working, link
   assertRedisStateMetric(await metrics(h), 'connected');
   // a notification flows before the outage
   await redis.cli('PUBLISH', 'herald:room', '"before"');
-  await expectFrame(bob, { type: 'notification', channel: 'room', data: 'before', seq: ANY_SEQ }, 'before the outage');
+  await expectFrame(bob, { type: 'notification', channel: 'room', data: 'before' }, 'before the outage');
 
   // -- Redis dies --------------------------------------------------------------
   await redis.kill();
@@ -105,7 +105,7 @@ test('Redis killed and restarted: clients are told, the node keeps working, link
   const pub = await RespClient.connect(redis.port);
   cleanups.push(async () => pub.close());
   assert.equal(await pub.publish('herald:room', '{"after":true}'), 1, 'herald resubscribed to herald:*');
-  await expectFrame(bob, { type: 'notification', channel: 'room', data: { after: true }, seq: ANY_SEQ }, 'after the outage');
+  await expectFrame(bob, { type: 'notification', channel: 'room', data: { after: true } }, 'after the outage');
   await pub.publish('herald:broadcast', '"all"');
   await expectFrame(alice, { type: 'notification', channel: 'broadcast', data: 'all' }, 'alice: broadcast notification');
   await expectFrame(bob, { type: 'notification', channel: 'broadcast', data: 'all' }, 'bob: broadcast notification');
@@ -219,7 +219,7 @@ test('keepalive: a Redis that goes silent after connecting is detected, and the 
   assert.ok(back <= 4000, `link back ${back} ms after SIGCONT`);
   await waitRedisState(h, 'connected', 1000);
   assert.equal(await redis.cli('PUBLISH', 'herald:room', '"again"'), '1', 'exactly one subscriber link after the reset');
-  await expectFrame(c, { type: 'notification', channel: 'room', data: 'again', seq: ANY_SEQ }, 'notification after resume');
+  await expectFrame(c, { type: 'notification', channel: 'room', data: 'again' }, 'notification after resume');
   await c.expectNone();
   assert.equal((await stats(h)).redis_reconnects, s0.redis_reconnects + 1);
   await c.close();

@@ -43,7 +43,11 @@ const publish = (h, body, headers) => httpPost(`${h.http}/api/publish`, body, { 
 function assertAccepted(res, what) {
   assert.equal(res.status, 202, `${what}: status ${res.status}, body ${res.body}`);
   assert.match(res.headers['content-type'] || '', /^application\/json\b/, `${what}: content-type`);
-  assert.deepEqual(res.json, { published: true }, `${what}: body`);
+  // a channel publish goes through herald_publish and answers its seq
+  if (res.json && res.json.seq !== undefined) assert.match(res.json.seq, /^\d+-\d+$/, `${what}: seq`);
+  const { seq, ...rest } = res.json || {};
+  assert.deepEqual(rest, { published: true }, `${what}: body`);
+  return seq;
 }
 
 function assertError(res, status, what) {
@@ -66,9 +70,14 @@ for (const mode of ['with Redis', 'without Redis']) {
     const all = far ? [...everyone, far] : everyone;
 
     const data = { event: 'user.updated', user: { id: 42, name: 'Ada' } };
-    assertAccepted(await publish(h, { channel: 'users', data }), 'users');
-    await expectFrame(sub, { type: 'notification', channel: 'users', data, seq: ANY_SEQ }, 'subscriber of users');
-    if (far) await expectFrame(far, { type: 'notification', channel: 'users', data, seq: ANY_SEQ }, 'subscriber on the other node');
+    const seq = assertAccepted(await publish(h, { channel: 'users', data }), 'users');
+    assert.ok(seq, 'a channel publish answers with its seq');
+    const got = await expectFrame(sub, { type: 'notification', channel: 'users', data, seq: ANY_SEQ }, 'subscriber of users');
+    assert.equal(got.seq, seq, 'the seq in the answer is the message\'s');
+    if (far) {
+      const gotFar = await expectFrame(far, { type: 'notification', channel: 'users', data, seq: ANY_SEQ }, 'subscriber on the other node');
+      assert.equal(gotFar.seq, seq, 'the same seq on every node');
+    }
     await expectNoneAll(all);
 
     assertAccepted(await publish(h, { channel: 'broadcast', data: 'all' }), 'broadcast');

@@ -1,7 +1,8 @@
 // SPEC §5/§6 rate limit: --rate-limit R messages/s per session, burst 2R;
-// excess gets {"type":"error","code":"rate_limited",...}; persistent abuse
-// (more refusals in one second than max(R, 10)) is closed with 1008; the
-// herald_rate_limited_total and herald_rate_limit_closes_total counters.
+// excess gets {"type":"error","code":"rate_limited",...}; sustained abuse
+// (refusal debt, one per refusal draining at R/s, past 3 x max(R, 10)) is
+// closed with 1008, one burst never is; the herald_rate_limited_total and
+// herald_rate_limit_closes_total counters.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,7 +73,7 @@ test('a client sending 1000 messages as fast as it can is closed with 1008 "rate
   assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]), `replies out of order: ${ids.join(',')}`);
   assert.deepEqual(pongs.slice(0, 2 * RATE).map((m) => m.id), pongs.slice(0, 2 * RATE).map((_, i) => i), 'the burst');
   assert.ok(pongs.length <= 2 * RATE + 10, `${pongs.length} pongs: more than the burst was accepted`);
-  assert.ok(got.length < 2 * RATE + 2 * RATE + 30, `${got.length} replies before the close: abuse not stopped early`);
+  assert.ok(got.length < 2 * RATE + 3 * RATE + 30, `${got.length} replies before the close: abuse not stopped early`);
   // other sessions are unaffected
   const d = await open('bystander');
   await d.sendJson({ type: 'ping', id: 'b' });
@@ -94,6 +95,41 @@ test('1000 messages in a single write: herald sends the 1008 close frame before 
   assert.deepEqual(c.closeFrame, { code: 1008, reason: 'rate limit exceeded' },
     `no 1008 close frame (socket closed: ${c.socketClosed}, error: ${c.error && c.error.code}, ` +
     `${c.bytesReceived} bytes received after the handshake)`);
+});
+
+test(`one burst of ${4 * RATE} then silence is refused in part, never closed`, async () => {
+  // 2R accepted, 2R refused at once: more refusals in one second than R
+  // (the old per-second count closed this), less debt than 3R
+  const c = await open('burst');
+  const N = 4 * RATE;
+  for (let i = 0; i < N; i++) c.sendJson({ type: 'ping', id: i });
+  const replies = await c.nextJsonN(N, 5000);
+  const limited = replies.filter((m) => m.type === 'error');
+  assert.ok(limited.length >= RATE, `only ${limited.length} refused`);
+  limitedSeen += limited.length;
+  await c.expectNone(500);
+  // after the pause the session works as before
+  await c.sendJson({ type: 'ping', id: 'again' });
+  assert.deepEqual(await c.nextJson(), { type: 'pong', id: 'again' });
+  await c.close();
+});
+
+test('sending at three times the limit for seconds is closed with 1008, not at once', async () => {
+  const c = await open('sustained');
+  let replies = 0;
+  c.tap((m) => { replies++; if (JSON.parse(m).type === 'error') limitedSeen++; });
+  const t0 = Date.now();
+  const period = 1000 / (3 * RATE);
+  for (let i = 0; c.isOpen && Date.now() - t0 < 10000; i++) {
+    await sleep(Math.max(0, t0 + i * period - Date.now()));
+    if (c.isOpen) c.ws.send(JSON.stringify({ type: 'ping', id: i }));
+  }
+  const info = await c.closed(5000);
+  const ms = Date.now() - t0;
+  assert.equal(info.code, 1008, `close ${JSON.stringify(info)}`);
+  closesSeen++;
+  // the burst lasts 1 s, then the debt grows by R a second up to 3R: ~4 s
+  assert.ok(ms >= 2500 && ms <= 9000, `closed after ${ms} ms (${replies} replies)`);
 });
 
 test('after spending its burst, a client at 10 msgs/s for 2 s never sees rate_limited', async () => {

@@ -311,6 +311,45 @@ test('resync calls the channel hook, the client hook and the resync event', () =
   client.close();
 });
 
+test('resume: the first reply\'s seq is the channel\'s position; a resync moves the position to its seq', async () => {
+  const { client, clock, sockets } = make({ random: seq(0) });
+  const resyncs = [];
+  const got = [];
+  client.subscribe('quiet', (m) => got.push(m.seq), { onResync: (c, f) => resyncs.push([c, f.reason]) });
+  sockets[0].accept();
+  const first = sockets[0].last();
+  assert.equal(first.since, undefined);
+  sockets[0].push({ type: 'subscribed', channel: 'quiet', seq: '40-0', id: first.id });
+  await Promise.resolve();
+  assert.equal(client.lastSeq('quiet'), '40-0', 'a quiet channel still has a position to resume from');
+  sockets[0].drop();
+  clock.advance(0);
+  sockets[1].accept();
+  const again = sockets[1].last();
+  assert.equal(again.since, '40-0', 'resumes from the position, though nothing arrived');
+  // herald could not prove continuity: resync, with where the channel stands
+  sockets[1].push({ type: 'subscribed', channel: 'quiet', seq: '90-3', recovered: false, id: again.id });
+  sockets[1].push({ type: 'resync', channel: 'quiet', reason: 'trimmed', seq: '90-3' });
+  assert.deepEqual(resyncs, [['quiet', 'trimmed']]);
+  assert.equal(client.lastSeq('quiet'), '90-3');
+  sockets[1].push({ type: 'notification', channel: 'quiet', data: 1, seq: '91-0' });
+  assert.deepEqual(got, ['91-0']);
+  sockets[1].drop();
+  clock.advance(0);
+  sockets[2].accept();
+  assert.equal(sockets[2].last().since, '91-0');
+  client.close();
+});
+
+test('a resync without seq keeps the old position (the next resume resyncs again)', () => {
+  const { client, ws } = make();
+  client.subscribe('users', () => {}, { since: '5-0' }).catch(() => {});
+  ws().accept();
+  ws().push({ type: 'resync', channel: 'users' });
+  assert.equal(client.lastSeq('users'), '5-0');
+  client.close();
+});
+
 test('unsubscribe leaves the channel: frame sent, handler silent, not resubscribed', async () => {
   const { client, clock, sockets } = make({ random: seq(0) });
   const got = [];
@@ -345,6 +384,102 @@ test('a refused subscribe rejects with the server error and is not retried', asy
   clock.advance(0);
   sockets[1].accept();
   assert.equal(sockets[1].sent.length, 0);
+  client.close();
+});
+
+// Issue 11: after a reconnect herald.js re-sent every subscription at once
+// and dropped each channel herald refused as rate_limited.
+test('a subscribe refused as rate_limited after a reconnect is retried, never dropped', async () => {
+  const { client, clock, sockets } = make({ random: seq(0.5) });
+  const errors = [];
+  client.on('error', (e) => errors.push(e.code));
+  for (const c of ['a', 'b', 'c']) client.subscribe(c, () => {});
+  sockets[0].accept();
+  for (const f of sockets[0].frames()) sockets[0].push({ type: 'subscribed', channel: f.channel, id: f.id });
+  sockets[0].drop();
+  clock.advance(250); // reconnect backoff: 500 ms x 0.5
+  sockets[1].accept();
+  const first = sockets[1].frames();
+  assert.deepEqual(first.map((f) => f.channel), ['a', 'b', 'c']);
+  const waitB = client.subscribe('b', () => {});
+  sockets[1].push({ type: 'subscribed', channel: 'a', id: first[0].id });
+  sockets[1].push({ type: 'error', code: 'rate_limited', message: 'over the message rate limit', id: first[1].id });
+  sockets[1].push({ type: 'subscribed', channel: 'c', id: first[2].id });
+  await tick();
+  assert.deepEqual(client.channels(), ['a', 'b', 'c'], 'b is kept');
+  assert.deepEqual(errors, [], 'no error for a rate_limited subscribe');
+  // sent again after the backoff (initial 200 ms, full jitter 0.5 -> 101 ms)
+  clock.advance(100);
+  assert.equal(sockets[1].sent.length, 3);
+  clock.advance(1);
+  const again = sockets[1].last();
+  assert.deepEqual([again.type, again.channel, again.id], ['subscribe', 'b', first[1].id]);
+  sockets[1].push({ type: 'subscribed', channel: 'b', id: again.id });
+  assert.equal((await waitB).type, 'subscribed');
+  client.close();
+});
+
+test('a subscribe still refused at its timeout is queued again while connected', async () => {
+  const { client, clock, ws } = make({ random: seq(0), requestTimeout: 1000 });
+  ws().accept();
+  client.subscribe('busy', () => {}).catch(() => {});
+  // refused every time: resent after each backoff (random 0 -> 1 ms)
+  for (let i = 0; i < 5; i++) {
+    ws().push({ type: 'error', code: 'rate_limited', message: 'x', id: ws().last().id });
+    clock.advance(1);
+  }
+  const n = ws().sent.length;
+  assert.equal(n, 6);
+  clock.advance(1000); // the request times out; the channel is queued again
+  await tick();
+  assert.deepEqual(client.channels(), ['busy']);
+  clock.advance(250);
+  assert.equal(ws().sent.length, n + 1);
+  assert.equal(ws().last().channel, 'busy');
+  ws().push({ type: 'subscribed', channel: 'busy', id: ws().last().id });
+  await tick();
+  assert.equal(client._channels.get('busy').confirmed, true);
+  client.close();
+});
+
+test('resubscribing 300 channels after a reconnect is paced: 20 at once, then 20 every 250 ms', () => {
+  const { client, clock, sockets } = make({ random: seq(0) });
+  const names = Array.from({ length: 300 }, (_, i) => `ch${i}`);
+  for (const c of names) client.subscribe(c, () => {}).catch(() => {});
+  sockets[0].accept();
+  assert.equal(sockets[0].sent.length, 20);
+  clock.advance(249);
+  assert.equal(sockets[0].sent.length, 20);
+  clock.advance(1);
+  assert.equal(sockets[0].sent.length, 40);
+  clock.advance(250 * 13);
+  assert.deepEqual(sockets[0].frames().map((f) => f.channel), names);
+  assert.equal(clock.count > 0, true);
+  client.close();
+});
+
+test('a request refused as rate_limited is sent again and resolves with the later reply', async () => {
+  const { client, clock, ws } = make({ random: seq(0.5) });
+  const limited = [];
+  client.on('rate-limited', (frame, delay) => limited.push([frame.type, delay]));
+  ws().accept();
+  const p = client.publish('room', 'x');
+  const f = ws().last();
+  ws().push({ type: 'error', code: 'rate_limited', message: 'over the message rate limit', id: f.id });
+  clock.advance(101);
+  assert.deepEqual(ws().last(), f, 'the same frame, same id');
+  ws().push({ type: 'error', code: 'rate_limited', message: 'over the message rate limit', id: f.id });
+  clock.advance(200); // 400 ms ceiling x 0.5 + 1
+  assert.equal(ws().sent.length, 2);
+  clock.advance(1);
+  assert.equal(ws().sent.length, 3);
+  ws().push({ type: 'ack', id: f.id });
+  assert.equal((await p).type, 'ack');
+  assert.deepEqual(limited, [['publish', 101], ['publish', 201]]);
+  // retry: false gives the refusal to the caller
+  const q = client.request({ type: 'publish', channel: 'room', data: 1 }, { retry: false });
+  ws().push({ type: 'error', code: 'rate_limited', message: 'over the message rate limit', id: ws().last().id });
+  await assert.rejects(q, (e) => e.code === 'rate_limited');
   client.close();
 });
 

@@ -35,10 +35,15 @@ static const struct {
 	{ "herald_heartbeat_pings_total", "pings_sent", 118 },
 	{ "herald_heartbeat_drops_total", "heartbeat_drops", 119 },
 	{ "herald_close_deadline_drops_total", "close_deadline_drops", 120 },
-	{ "herald_memory_budget_sheds_total", "memory_sheds", 121 },
-	{ "herald_overloaded_refusals_total", "overloaded", 122 },
+	{ "herald_history_writes_total", "history_writes", 121 },
+	{ "herald_history_replayed_total", "history_replayed", 122 },
+	{ "herald_resumes_recovered_total", "resumes_recovered", 123 },
+	{ "herald_resumes_resync_total", "resumes_resync", 124 },
+	{ "herald_gaps_healed_total", "gaps_healed", 125 },
+	{ "herald_memory_budget_sheds_total", "memory_sheds", 126 },
+	{ "herald_overloaded_refusals_total", "overloaded", 127 },
 	{ "herald_redis_publishes_unconfirmed_total", "publishes_unconfirmed",
-	  123 },
+	  128 },
 };
 
 #define COUNTERS (sizeof(expected) / sizeof(expected[0]))
@@ -69,9 +74,14 @@ static void setup(const char *redis_state)
 	m.pings_sent = 118;
 	m.heartbeat_drops = 119;
 	m.close_deadline_drops = 120;
-	m.memory_sheds = 121;
-	m.overloaded = 122;
-	m.publishes_unconfirmed = 123;
+	m.history_writes = 121;
+	m.history_replayed = 122;
+	m.resumes_recovered = 123;
+	m.resumes_resync = 124;
+	m.gaps_healed = 125;
+	m.memory_sheds = 126;
+	m.overloaded = 127;
+	m.publishes_unconfirmed = 128;
 	view.counters = &m;
 	view.node_id = "node-a";
 	view.sessions = 3;

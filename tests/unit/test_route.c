@@ -33,6 +33,11 @@ static void test_public_names(void)
 	CHECK_STR_EQ(t.name, "users");
 	CHECK_INT_EQ(parse("a:b@c.d-e_f"), 0); /* ':' is a channel character */
 	CHECK_INT_EQ(t.kind, ROUTE_CHANNEL);
+	CHECK_INT_EQ(parse("broadcasts"), 0);  /* only "broadcast" is */
+	CHECK_INT_EQ(t.kind, ROUTE_CHANNEL);
+	CHECK_INT_EQ(parse("clients"), 0);
+	CHECK_INT_EQ(t.kind, ROUTE_CHANNEL);
+	CHECK_INT_EQ(t.kind, ROUTE_CHANNEL);
 	/* not targets */
 	CHECK_INT_EQ(parse(""), -1);
 	CHECK_INT_EQ(parse("client:"), -1);

@@ -1,0 +1,39 @@
+/*
+ * listener — a worker's own listening socket: binds --host/--port, accepts
+ * in batches with accept4() on the worker's libev loop, and hands each new
+ * socket to a callback (the transport adopts it into lws). herald accepts
+ * itself rather than through lws so that it can spread a worker's sessions
+ * over several lws contexts, back off cleanly when it runs out of file
+ * descriptors, and later give each worker a listener of its own on a
+ * shared port. docs/design.md, "Accepting".
+ *
+ * Thread: the owning worker's loop thread. The listener owns its socket
+ * and watchers; an accepted socket belongs to the callback.
+ */
+#ifndef HERALD_LISTENER_H
+#define HERALD_LISTENER_H
+
+#include <stddef.h>
+
+struct ev_loop;
+struct listener;
+
+/* Takes ownership of fd, a connected non-blocking socket. */
+typedef void (*listener_accept_fn)(int fd, void *arg);
+
+/*
+ * Listens on host ("0.0.0.0": every IPv4 and IPv6 address; else an
+ * address or a host name) and port, and starts accepting on loop. NULL
+ * with the reason in err when it cannot.
+ */
+struct listener *listener_create(struct ev_loop *loop, const char *host,
+				 int port, listener_accept_fn fn, void *arg,
+				 char *err, size_t errlen);
+
+/* Stops accepting and closes the socket. NULL is ignored. */
+void listener_destroy(struct listener *l);
+
+/* Times accepting was paused because file descriptors ran out. */
+unsigned long listener_fd_pauses(const struct listener *l);
+
+#endif
