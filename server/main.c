@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -47,8 +48,8 @@ static void install_signals(void)
 
 /* open files beside the sessions when --max-connections sets the limit */
 #define FD_RESERVE 1024
-/* the least and most that the reserve under a given limit may be */
-#define FD_RESERVE_MIN 64
+/* the least reserve under a low limit (fit_session_limit) */
+#define FD_RESERVE_MIN 32
 
 /*
  * lws sizes its fd tables from the soft open-files limit when the context
@@ -88,58 +89,54 @@ static rlim_t fit_fd_limit(long max_connections)
 	return want;
 }
 
-/* The open files kept out of the sessions' reach under limit: an eighth
- * of it, from FD_RESERVE_MIN to FD_RESERVE. */
-static rlim_t fd_reserve(rlim_t limit)
+/* Descriptors open now (the lws contexts' own, the listener, the loop,
+ * the log), or 64 when /proc cannot tell. */
+static long open_fds(void)
 {
-	rlim_t r = limit / 8;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
 
-	return r < FD_RESERVE_MIN ? FD_RESERVE_MIN
-	       : r > FD_RESERVE ? FD_RESERVE : r;
+	if (!d)
+		return 64;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own */
 }
 
 /*
  * At the open-files limit (docs/security.md, "Memory, rates and open
- * files"): sessions are limited to min(--max-connections, limit -
- * reserve), so upgrades past it
- * get 503 while the reserve keeps room for HTTP (/health), the 503s
- * themselves, Redis reconnects and the log. And lws must never meet
- * EMFILE: lws 4.1.6 logs the failed accept() and returns, the listening
- * socket stays readable, and the loop spins on it. So the lws context is
- * created under a soft limit half a reserve lower: lws then sizes its fd
- * table to that, and when the table is full it takes the listening socket
- * out of its poll set by itself (and puts it back when a connection
- * closes), or accepts and closes a socket numbered past its table; the
- * other half of the reserve stays free for what is not lws's (Redis
- * links, the log). Returns the lower limit to create the context under
- * (0: leave it).
+ * files"): sessions are limited to --max-connections or to what the limit
+ * leaves once the descriptors herald holds at start (about 40: its lws
+ * contexts', the listener, the loop, the log) and a reserve (an eighth of
+ * the limit, FD_RESERVE_MIN to FD_RESERVE / 2) are set aside, whichever is
+ * lower. Upgrades past it get 503 (admission.c), and the reserve keeps
+ * room for HTTP (/health), the 503 answers themselves, Redis reconnects
+ * and files being served. Should handshakes in flight use it up all the
+ * same, accept4() fails with EMFILE and the listener backs off
+ * (docs/design.md, "Accepting"). Call once the worker is up.
  */
-static rlim_t fit_session_limit(struct config *cfg, rlim_t limit)
+static void fit_session_limit(struct config *cfg, rlim_t limit)
 {
-	rlim_t reserve = fd_reserve(limit);
-	long fit = limit > reserve ? (long)(limit - reserve) : 1;
+	long held = open_fds(), reserve = (long)(limit / 8), fit;
 
+	if (reserve < FD_RESERVE_MIN)
+		reserve = FD_RESERVE_MIN;
+	if (reserve > FD_RESERVE / 2)
+		reserve = FD_RESERVE / 2;
+	fit = (long)limit - held - reserve;
+	if (fit < 1)
+		fit = 1;
 	cfg->session_limit = cfg->max_connections < fit ? cfg->max_connections
 							: fit;
 	if (cfg->session_limit < cfg->max_connections)
-		log_msg(LOG_WARN, "main", "session limit %ld (open-files limit "
-			"%lu less %lu kept for HTTP, Redis and the log), not "
-			"--max-connections %ld", cfg->session_limit,
-			(unsigned long)limit, (unsigned long)reserve,
-			cfg->max_connections);
-	return limit > reserve / 2 ? limit - reserve / 2 : 0;
-}
-
-static void set_soft_fd_limit(rlim_t soft)
-{
-	struct rlimit rl;
-
-	if (!soft || getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	rl.rlim_cur = soft;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		log_msg(LOG_WARN, "main", "cannot set the open-files limit to "
-			"%lu: %s", (unsigned long)soft, strerror(errno));
+		log_msg(LOG_WARN, "main", "session limit %ld: the open-files "
+			"limit %lu less %ld open at start and %ld kept for "
+			"HTTP, Redis and the log (not --max-connections %ld)",
+			cfg->session_limit, (unsigned long)limit, held,
+			reserve, cfg->max_connections);
 }
 
 #define MEMORY_BUDGET_CAP (4ULL << 30)
@@ -188,9 +185,8 @@ int main(int argc, char **argv, char **envp)
 {
 	static struct config cfg;
 	static struct worker w;
-	rlim_t fd_limit, lws_fd_limit;
+	rlim_t fd_limit;
 	char err[512];
-	int rc;
 
 	switch (config_parse(&cfg, argc, argv, envp, stdout, err, sizeof(err))) {
 	case CONFIG_EXIT_OK:
@@ -208,14 +204,12 @@ int main(int argc, char **argv, char **envp)
 	log_configure(cfg.log_level, cfg.log_format);
 	log_route_lws();
 	fd_limit = fit_fd_limit(cfg.max_connections);
-	lws_fd_limit = fit_session_limit(&cfg, fd_limit);
 	fit_memory_budget(&cfg);
 
-	set_soft_fd_limit(lws_fd_limit);
-	rc = worker_init(&w, &cfg, 0);
-	set_soft_fd_limit(fd_limit);
-	if (rc)
+	if (worker_init(&w, &cfg, 0))
 		return 1;
+	/* before the loop runs: admission reads it from the first upgrade */
+	fit_session_limit(&cfg, fd_limit);
 	signal_target = &w;
 	install_signals();
 	log_msg(LOG_INFO, "main",

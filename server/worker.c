@@ -75,7 +75,7 @@ int worker_init(struct worker *w, const struct config *cfg, int index)
 	struct hub_limits limits = {
 		.max_queue = (size_t)cfg->max_queue,
 		.memory_budget = (size_t)cfg->memory_budget,
-		.max_sessions = cfg->session_limit,
+		.max_sessions = cfg->max_connections,
 		.heartbeat_s = (unsigned)cfg->heartbeat,
 	};
 

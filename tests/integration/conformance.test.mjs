@@ -19,7 +19,8 @@ let witness;
 
 before(async () => {
   h = await startHerald({
-    args: ['--max-message-size', String(2 * BIG), '--max-queue', String(64 * BIG)],
+    // 4 MB echoes back to back: no byte budget (docs/security.md)
+    args: ['--max-message-size', String(2 * BIG), '--max-queue', String(64 * BIG), '--rate-limit-bytes', '0'],
   });
   witness = await connectReady(h.url, '/ws/witness');
   await witness.sendJson({ type: 'subscribe', channel: 'after' });

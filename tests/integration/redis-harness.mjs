@@ -222,7 +222,13 @@ export async function heraldHasFlag(flag) {
  * (--rate-limit), so that bursts of client messages are not refused.
  */
 export async function noRateLimitArgs() {
-  return (await heraldHasFlag('--rate-limit')) ? ['--rate-limit', '1000000'] : [];
+  const args = (await heraldHasFlag('--rate-limit')) ? ['--rate-limit', '1000000'] : [];
+  // the byte and fan-out budgets (docs/security.md) refuse bursts of
+  // large messages too
+  for (const flag of ['--rate-limit-bytes', '--fanout-limit']) {
+    if (await heraldHasFlag(flag)) args.push(flag, '0');
+  }
+  return args;
 }
 
 export async function health(h) {
