@@ -19,4 +19,9 @@ extern const struct lws_protocols http_api_protocol;
  */
 int http_api_confirm_upgrade(struct lws *wsi);
 
+/* Writes "HTTP/1.1 <status>" with a JSON body {"error":...} on a connection
+ * that asked for an upgrade and is refused (FILTER_PROTOCOL_CONNECTION);
+ * the caller then returns -1 so lws closes it. */
+void http_api_refuse_upgrade(struct lws *wsi, int status, const char *error);
+
 #endif

@@ -24,6 +24,7 @@
 #include "heartbeat.h"
 #include "metrics.h"
 #include "names.h"
+#include "rate.h"
 
 #define HUB_MAX_SUBSCRIPTIONS 256
 
@@ -41,6 +42,7 @@ struct hub_session {
 	const char *client_id;        /* the client's, while open; else "" */
 	uint16_t close_code;          /* enum close_code; non-zero: closing,
 					 deliver nothing, read nothing */
+	struct rate_bucket rate;      /* --rate-limit (the router's) */
 	/* private to hub.c */
 	struct lws_dll2 _in_hub;      /* hub->sessions */
 	struct lws_dll2 _in_client;   /* client->sessions */
