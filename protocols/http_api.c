@@ -145,7 +145,7 @@ static int http_stats(struct lws *wsi, struct worker *w)
 	return http_respond_json(wsi, 200, metrics_render_json(&v));
 }
 
-/* Loopback peers may publish without a key (SPEC §4). */
+/* Loopback peers may publish without a key (docs/protocol.md, "HTTP"). */
 static int http_peer_is_loopback(struct lws *wsi)
 {
 	char peer[64];
@@ -421,8 +421,8 @@ static int http_route(struct lws *wsi, struct http_request *req)
 
 /*
  * Only WebSocket upgrades go on; "Upgrade: h2c" (lws 4.1.6's HTTP/2 code,
- * with later CVEs) and anything else hang up. DESIGN.md warns against this
- * callback because of CVE-2025-11677: lws calls it with `in` pointing into
+ * with later CVEs) and anything else hang up. Handling this callback is
+ * risky in lws 4.1.6 because of CVE-2025-11677: lws calls it with `in` pointing into
  * header storage it may already have released (for an unknown upgrade it
  * has answered 403 and completed the transaction). So `in` is never read:
  * the header is copied afresh (absent once released), and every answer but
@@ -485,3 +485,30 @@ const struct lws_protocols http_api_protocol = {
 	.callback = callback_http_api,
 	.per_session_data_size = sizeof(struct http_request),
 };
+
+/* Writes "HTTP/1.1 <status>" with a JSON error body on a connection that has
+ * not been upgraded; the caller then returns -1 so lws closes it. */
+void http_api_refuse_upgrade(struct lws *wsi, int status, const char *error)
+{
+	unsigned char buf[LWS_PRE + 512];
+	char body[160];
+	const char *reason;
+	int blen, n;
+
+	switch (status) {
+	case 400: reason = "Bad Request"; break;
+	case 401: reason = "Unauthorized"; break;
+	case 403: reason = "Forbidden"; break;
+	case 404: reason = "Not Found"; break;
+	default: reason = "Service Unavailable"; break;
+	}
+	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
+	n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+		     "HTTP/1.1 %d %s\r\n"
+		     "content-type: application/json\r\n"
+		     "content-length: %d\r\n"
+		     "connection: close\r\n\r\n%s",
+		     status, reason, blen, body);
+	if (n > 0 && n < (int)(sizeof(buf) - LWS_PRE))
+		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
+}

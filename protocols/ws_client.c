@@ -8,8 +8,8 @@
  *                               JSON body and allocates nothing
  *   ESTABLISHED                 token grant (admission_identify),
  *                               hub_session_open, ?channels=, welcome
- *   RECEIVE                     reassembly up to max-message-size, rate
- *                               limit, then router
+ *   RECEIVE                     reassembly (reassembly.c), then the
+ *                               router (rate limit, what it does)
  *   (hub wake)                  frames for another session are written at
  *                               once when lws holds nothing back for it
  *   SERVER_WRITEABLE            write queued frames until lws must buffer;
@@ -23,6 +23,7 @@
  * Thread: the worker's lws service thread.
  */
 #include "ws_client.h"
+#include "ws_request.h"
 #include "admission.h"
 #include "transport.h"
 #include "auth.h"
@@ -33,7 +34,7 @@
 #include "hub.h"
 #include "log.h"
 #include "message.h"
-#include "rate.h"
+#include "reassembly.h"
 #include "router.h"
 #include "worker.h"
 
@@ -41,123 +42,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WS_MAX_ARGS 32
-#define WS_ARG_BUF (HANDSHAKE_MAX_QUERY + 64)
-
 struct ws_session {
 	struct hub_session hub;      /* first: lws user space is the session */
-	unsigned char *rx;           /* reassembly buffer for multi-part input */
-	size_t rx_len;
-	size_t rx_cap;
-	uint8_t rx_binary;
+	struct reassembly rx;        /* the message being received */
 	uint8_t opened;              /* registered with the hub */
 	uint8_t peer_closed;         /* the client sent its close frame */
-	struct rate_bucket rate;
-	struct rate_budget bytes;    /* --rate-limit-bytes */
 };
-
-/* The query arguments, decoded by lws, copied into one buffer. */
-struct ws_args {
-	const char *argv[WS_MAX_ARGS];
-	size_t argc;
-	char buf[WS_ARG_BUF];
-	int overflow;
-};
-
-static void ws_read_args(struct lws *wsi, struct ws_args *a)
-{
-	size_t used = 0;
-
-	a->argc = 0;
-	a->overflow = 0;
-	for (int i = 0; i < 255; i++) {
-		int n = lws_hdr_copy_fragment(wsi, a->buf + used,
-					      (int)(sizeof(a->buf) - used),
-					      WSI_TOKEN_HTTP_URI_ARGS, i);
-		if (n < 0) {
-			/* -1: no such fragment; anything else: too long */
-			if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS,
-						    i) > 0)
-				a->overflow = 1;
-			break;
-		}
-		if (a->argc == WS_MAX_ARGS) {
-			a->overflow = 1;
-			break;
-		}
-		a->argv[a->argc++] = a->buf + used;
-		used += (size_t)n + 1;
-	}
-}
-
-/* Writes "HTTP/1.1 <status>" with a JSON error body on a connection that has
- * not been upgraded; the caller then returns -1 so lws closes it. */
-static void ws_refuse(struct lws *wsi, int status, const char *error)
-{
-	unsigned char buf[LWS_PRE + 512];
-	char body[160];
-	const char *reason;
-	int blen, n;
-
-	switch (status) {
-	case 400: reason = "Bad Request"; break;
-	case 401: reason = "Unauthorized"; break;
-	case 403: reason = "Forbidden"; break;
-	case 404: reason = "Not Found"; break;
-	default: reason = "Service Unavailable"; break;
-	}
-	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
-	n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
-		     "HTTP/1.1 %d %s\r\n"
-		     "content-type: application/json\r\n"
-		     "content-length: %d\r\n"
-		     "connection: close\r\n\r\n%s",
-		     status, reason, blen, body);
-	if (n > 0 && n < (int)(sizeof(buf) - LWS_PRE))
-		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
-}
-
-/* An upgrade request's headers, copied out of lws for admission.c. */
-struct ws_request {
-	struct admission_request req;
-	struct ws_args args;
-	char path[256];
-	char authorization[AUTH_MAX_TOKEN + 16];
-	char protocols[256];
-	char origin[256];
-};
-
-/* Copies a header into buf; returns buf, or NULL when absent. A header
- * that does not fit is passed on empty, so that it fails its check. */
-static const char *ws_header(struct lws *wsi, enum lws_token_indexes h,
-			     char *buf, size_t cap)
-{
-	if (lws_hdr_total_length(wsi, h) <= 0)
-		return NULL;
-	if (lws_hdr_copy(wsi, buf, (int)cap, h) <= 0)
-		buf[0] = '\0';
-	return buf;
-}
-
-static void ws_gather_request(struct lws *wsi, struct ws_request *r)
-{
-	memset(&r->req, 0, sizeof(r->req));
-	/* no GET path: another method, or longer than any valid one */
-	if (lws_hdr_copy(wsi, r->path, sizeof(r->path), WSI_TOKEN_GET_URI) > 0)
-		r->req.path = r->path;
-	ws_read_args(wsi, &r->args);
-	r->req.args = r->args.argv;
-	r->req.nargs = r->args.argc;
-	r->req.args_overflow = r->args.overflow;
-	r->req.authorization = ws_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
-					 r->authorization,
-					 sizeof(r->authorization));
-	r->req.protocols = ws_header(wsi, WSI_TOKEN_PROTOCOL, r->protocols,
-				     sizeof(r->protocols));
-	r->req.origin = ws_header(wsi, WSI_TOKEN_ORIGIN, r->origin,
-				  sizeof(r->origin));
-	r->req.now = time(NULL);
-}
 
 static struct admission_policy ws_policy(struct worker *w)
 {
@@ -172,33 +62,6 @@ static struct admission_policy ws_policy(struct worker *w)
 	return p;
 }
 
-/* Refused upgrades logged in full per second and worker thread; the rest
- * are counted in refused_total and summed up in one line. */
-#define WS_REFUSALS_LOGGED 20
-
-/*
- * Logs a refused upgrade with its client_id and reason, at most
- * WS_REFUSALS_LOGGED a second (each line differs by client_id, so log.c's
- * collapsing of repeats alone would not bound a flood of them, e.g. 503s
- * at the connection limit); the next second starts with a count of those
- * held back.
- */
-static void ws_log_refusal(const struct admission_result *res)
-{
-	static _Thread_local struct log_budget budget;
-	unsigned long missed;
-	int show = log_budget_take(&budget, WS_REFUSALS_LOGGED, &missed);
-
-	if (missed)
-		log_msg(LOG_INFO, "ws", "%lu more refused upgrades in the last "
-			"second were not logged one by one", missed);
-	if (show)
-		log_msg(LOG_INFO, "ws",
-			"refused upgrade status=%d client_id=%s reason=%s",
-			res->status, res->client_id[0] ? res->client_id : "-",
-			res->error);
-}
-
 static int ws_filter(struct lws *wsi)
 {
 	struct worker *w = worker_of(wsi);
@@ -206,12 +69,12 @@ static int ws_filter(struct lws *wsi)
 	struct admission_result res;
 	struct ws_request r;
 
-	ws_gather_request(wsi, &r);
+	ws_request_gather(wsi, &r);
 	if (!admission_check(&policy, &r.req, &res))
 		return 0;
 	w->metrics.refused_total++;
-	ws_log_refusal(&res);
-	ws_refuse(wsi, res.status, res.error);
+	admission_log_refusal(&res);
+	http_api_refuse_upgrade(wsi, res.status, res.error);
 	return -1;
 }
 
@@ -253,7 +116,7 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 	 * carrying a 65-byte client id copy in every session, and gives the
 	 * token's channel grant.
 	 */
-	ws_gather_request(wsi, &r);
+	ws_request_gather(wsi, &r);
 	if (admission_identify(&policy, &r.req, &res, &pss->hub.grant))
 		return -1;
 	if (hub_session_open(w->hub, &pss->hub, res.client_id))
@@ -293,141 +156,40 @@ static int ws_close_later(struct lws *wsi, struct ws_session *pss,
 	return 0;
 }
 
-/* Applies --rate-limit to one complete message: 0 to handle it, 1 when
- * refused (an error reply is queued), -1 when the session abuses the limit
- * and must be closed with 1008. */
-static int ws_rate_limited(struct ws_session *pss, struct worker *w,
-			   const unsigned char *in, size_t len, int binary)
-{
-	struct client_msg m;
-	struct frame *f;
-
-	switch (rate_take(&pss->rate, w->cfg->rate_limit,
-			  (uint64_t)lws_now_usecs())) {
-	case RATE_OK:
-		return 0;
-	case RATE_LIMITED:
-		w->metrics.rate_limited++;
-		/* parsed only to copy its id into the refusal */
-		message_parse(binary ? "" : (const char *)in, binary ? 0 : len,
-			      &m);
-		f = message_frame_error("rate_limited",
-					"over the message rate limit", m.id);
-		message_release(&m);
-		hub_deliver_session(w->hub, &pss->hub, f);
-		frame_unref(f);
-		return 1;
-	case RATE_ABUSE:
-		break;
-	}
-	w->metrics.rate_limited++;
-	w->metrics.rate_limit_closes++;
-	log_msg(LOG_WARN, "ws",
-		"closing client_id=%s: rate limit of %ld/s exceeded (1008)",
-		pss->hub.client_id, w->cfg->rate_limit);
-	return -1;
-}
-
-/* Applies --rate-limit-bytes to one complete message: 0 to handle it, 1
- * when refused (a rate_limited error is queued; refusals never close). */
-static int ws_bytes_limited(struct ws_session *pss, struct worker *w,
-			    const unsigned char *in, size_t len, int binary)
-{
-	struct client_msg m;
-	struct frame *f;
-
-	if (!w->cfg->rate_limit_bytes ||
-	    !rate_spend(&pss->bytes, (uint64_t)w->cfg->rate_limit_bytes, len,
-			(uint64_t)lws_now_usecs()))
-		return 0;
-	w->metrics.rate_limited++;
-	message_parse(binary ? "" : (const char *)in, binary ? 0 : len, &m);
-	f = message_frame_error("rate_limited", "over the byte rate limit",
-				m.id);
-	message_release(&m);
-	hub_deliver_session(w->hub, &pss->hub, f);
-	frame_unref(f);
-	return 1;
-}
-
 static int ws_receive(struct lws *wsi, struct ws_session *pss,
 		      const unsigned char *in, size_t len)
 {
 	struct worker *w = worker_of(wsi);
 	size_t max = (size_t)w->cfg->max_message_size;
-	size_t remaining = lws_remaining_packet_payload(wsi);
-	int final = lws_is_final_fragment(wsi);
+	const unsigned char *msg;
+	size_t msg_len;
+	int code;
 
 	if (pss->hub.close_code || pss->peer_closed)
 		return 0; /* closing, or closed by the client: input is ignored */
 	/* any input proves the peer alive, not only pongs (the heartbeat) */
 	hub_session_heard(&pss->hub, hub_now_ms());
-
-	if (pss->rx_len + len + remaining > max) {
+	switch (reassembly_add(&pss->rx, in, len,
+			       lws_remaining_packet_payload(wsi),
+			       lws_is_final_fragment(wsi),
+			       lws_frame_is_binary(wsi), max, &msg, &msg_len)) {
+	case REASSEMBLY_MORE:
+		return 0;
+	case REASSEMBLY_TOO_BIG:
 		w->metrics.oversize_closes++;
 		log_msg(LOG_INFO, "ws",
 			"closing client_id=%s: message over %zu bytes (1009)",
 			pss->hub.client_id, max);
 		return ws_close_later(wsi, pss, CLOSE_TOO_BIG);
+	case REASSEMBLY_NO_MEMORY:
+		return ws_close_later(wsi, pss, CLOSE_OUT_OF_MEMORY);
+	case REASSEMBLY_DONE:
+		break;
 	}
-
-	if (!pss->rx_len && final) {
-		/* the whole message arrived at once: no copy */
-		pss->rx_binary = (uint8_t)lws_frame_is_binary(wsi);
-		goto dispatch_in_place;
-	}
-
-	if (!pss->rx_len)
-		pss->rx_binary = (uint8_t)lws_frame_is_binary(wsi);
-	if (pss->rx_len + len > pss->rx_cap) {
-		size_t cap = pss->rx_cap ? pss->rx_cap : 1024;
-		unsigned char *grown;
-
-		while (cap < pss->rx_len + len + remaining)
-			cap *= 2;
-		if (cap > max)
-			cap = max;
-		grown = realloc(pss->rx, cap);
-		if (!grown)
-			return ws_close_later(wsi, pss, CLOSE_OUT_OF_MEMORY);
-		pss->rx = grown;
-		pss->rx_cap = cap;
-	}
-	if (len) /* an empty fragment comes with in == NULL */
-		memcpy(pss->rx + pss->rx_len, in, len);
-	pss->rx_len += len;
-	if (!final)
-		return 0;
-	in = pss->rx ? pss->rx : (const unsigned char *)"";
-	len = pss->rx_len;
-
-dispatch_in_place:
-	w->metrics.messages_in++;
-	w->metrics.bytes_in += len;
-	switch (w->cfg->rate_limit
-			? ws_rate_limited(pss, w, in, len, pss->rx_binary)
-			: 0) {
-	case -1:
-		return ws_close_later(wsi, pss, CLOSE_RATE_ABUSE);
-	case 1:
-		break; /* refused: answered with rate_limited */
-	default:
-		if (ws_bytes_limited(pss, w, in, len, pss->rx_binary))
-			break; /* refused: answered with rate_limited */
-		if (pss->rx_binary)
-			router_client_binary(w, &pss->hub, in, len);
-		else
-			router_client_text(w, &pss->hub, (const char *)in, len);
-	}
-
-	/* a large reassembly buffer is not kept for the next message */
-	pss->rx_len = 0;
-	if (pss->rx_cap > 4096) {
-		free(pss->rx);
-		pss->rx = NULL;
-		pss->rx_cap = 0;
-	}
-	return 0;
+	code = router_client_message(w, &pss->hub, msg, msg_len,
+				     pss->rx.binary);
+	reassembly_reset(&pss->rx);
+	return code ? ws_close_later(wsi, pss, (enum close_code)code) : 0;
 }
 
 /*
@@ -504,13 +266,6 @@ static int ws_writeable(struct lws *wsi, struct ws_session *pss)
 	return 0;
 }
 
-int ws_close_code_valid(unsigned code)
-{
-	return (code >= 1000 && code <= 1003) ||
-	       (code >= 1007 && code <= 1011) ||
-	       (code >= 3000 && code <= 4999);
-}
-
 /*
  * The client's close frame (payload in/len: code and reason). From here on
  * herald acts on nothing the client sends: lws 4.1.6 still passes data
@@ -534,7 +289,7 @@ static int ws_peer_closed(struct lws *wsi, struct ws_session *pss,
 
 	if (pss)
 		pss->peer_closed = 1;
-	if (len == 0 || (len >= 2 && ws_close_code_valid(code)))
+	if (len == 0 || (len >= 2 && close_code_valid_from_peer(code)))
 		return 0;
 	log_msg(LOG_INFO, "ws",
 		"client_id=%s sent an invalid close frame (%zu bytes, code %u): 1002",
@@ -562,9 +317,7 @@ static void ws_closed(struct lws *wsi, struct ws_session *pss)
 	}
 	auth_grant_free(pss->hub.grant);
 	pss->hub.grant = NULL;
-	free(pss->rx);
-	pss->rx = NULL;
-	pss->rx_len = pss->rx_cap = 0;
+	reassembly_free(&pss->rx);
 }
 
 static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "log.h"
 
 #define TOKEN_ARG "token="
 #define BEARER_SCHEME "Bearer "
@@ -161,4 +162,31 @@ int admission_identify(const struct admission_policy *p,
 	if (p->token_secret && admission_verify_token(p, r, res, grant))
 		return res->status;
 	return 0;
+}
+
+/* Refused upgrades logged in full per second and worker thread; the rest
+ * are counted in refused_total and summed up in one line. */
+#define ADMISSION_REFUSALS_LOGGED 20
+
+/*
+ * Logs a refused upgrade with its client_id and reason, at most
+ * ADMISSION_REFUSALS_LOGGED a second (each line differs by client_id, so log.c's
+ * collapsing of repeats alone would not bound a flood of them, e.g. 503s
+ * at the connection limit); the next second starts with a count of those
+ * held back.
+ */
+void admission_log_refusal(const struct admission_result *res)
+{
+	static _Thread_local struct log_budget budget;
+	unsigned long missed;
+	int show = log_budget_take(&budget, ADMISSION_REFUSALS_LOGGED, &missed);
+
+	if (missed)
+		log_msg(LOG_INFO, "admission", "%lu more refused upgrades in the last "
+			"second were not logged one by one", missed);
+	if (show)
+		log_msg(LOG_INFO, "admission",
+			"refused upgrade status=%d client_id=%s reason=%s",
+			res->status, res->client_id[0] ? res->client_id : "-",
+			res->error);
 }

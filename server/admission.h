@@ -64,4 +64,8 @@ int admission_identify(const struct admission_policy *p,
 		       const struct admission_request *r,
 		       struct admission_result *res, struct auth_grant **grant);
 
+/* Logs a refusal (status, client_id, reason), at most 20 lines a second
+ * per thread; the rest are summed up in one line. */
+void admission_log_refusal(const struct admission_result *res);
+
 #endif

@@ -2,7 +2,8 @@
  * close_code — the WebSocket close codes herald itself sends, each with
  * the reason text that goes in the close frame (docs/protocol.md, "Close
  * codes"). Every close herald starts names one of these and goes through
- * hub_session_end(), which gives it the same deadline.
+ * hub_session_end(), which gives it the same deadline; and which codes a
+ * client may send.
  *
  * Header only, no state; any thread.
  */
@@ -28,6 +29,17 @@ static inline const char *close_code_reason(enum close_code code)
 	case CLOSE_SLOW_CONSUMER: return "slow consumer";
 	}
 	return "closing";
+}
+
+/* True for a close code a client may send (RFC 6455 section 7.4.1):
+ * 1000-1003, 1007-1011 and 3000-4999. 1004-1006 and 1015 never go on the
+ * wire, and herald treats the unassigned 1012-1014 and 1016-2999 as
+ * invalid too. */
+static inline int close_code_valid_from_peer(unsigned code)
+{
+	return (code >= 1000 && code <= 1003) ||
+	       (code >= 1007 && code <= 1011) ||
+	       (code >= 3000 && code <= 4999);
 }
 
 #endif

@@ -46,7 +46,9 @@ struct hub_session {
 	uint16_t close_code;          /* enum close_code; non-zero: closing,
 					 deliver nothing, read nothing */
 	/* read and set by the router */
-	struct rate_budget fanout;    /* bytes x recipients this session sent */
+	struct rate_bucket rate;      /* --rate-limit */
+	struct rate_budget bytes;     /* --rate-limit-bytes */
+	struct rate_budget fanout;    /* --fanout-limit: bytes x recipients */
 	/* private to hub.c */
 	struct lws_dll2 _in_hub;      /* hub->sessions */
 	struct lws_dll2 _in_client;   /* client->sessions */

@@ -31,6 +31,7 @@
 #include "history.h"
 #include "log.h"
 #include "message.h"
+#include "rate.h"
 #include "redis.h"
 
 #include <stdlib.h>
@@ -846,6 +847,85 @@ void router_client_text(struct worker *w, struct hub_session *s,
 		break;
 	}
 	message_release(&m);
+}
+
+/* Applies --rate-limit to one complete message: 0 to handle it, 1 when
+ * refused (an error reply is queued), -1 when the session abuses the limit
+ * and must be closed with 1008. */
+static int router_rate_limited(struct worker *w, struct hub_session *s,
+			       const unsigned char *in, size_t len, int binary)
+{
+	struct client_msg m;
+	struct frame *f;
+
+	switch (rate_take(&s->rate, w->cfg->rate_limit,
+			  (uint64_t)lws_now_usecs())) {
+	case RATE_OK:
+		return 0;
+	case RATE_LIMITED:
+		w->metrics.rate_limited++;
+		/* parsed only to copy its id into the refusal */
+		message_parse(binary ? "" : (const char *)in, binary ? 0 : len,
+			      &m);
+		f = message_frame_error("rate_limited",
+					"over the message rate limit", m.id);
+		message_release(&m);
+		hub_deliver_session(w->hub, s, f);
+		frame_unref(f);
+		return 1;
+	case RATE_ABUSE:
+		break;
+	}
+	w->metrics.rate_limited++;
+	w->metrics.rate_limit_closes++;
+	log_msg(LOG_WARN, "router",
+		"closing client_id=%s: rate limit of %ld/s exceeded (1008)",
+		s->client_id, w->cfg->rate_limit);
+	return -1;
+}
+
+/* Applies --rate-limit-bytes to one complete message: 0 to handle it, 1
+ * when refused (a rate_limited error is queued; these refusals never
+ * close the session). */
+static int router_bytes_limited(struct worker *w, struct hub_session *s,
+				const unsigned char *in, size_t len,
+				int binary)
+{
+	struct client_msg m;
+
+	if (!w->cfg->rate_limit_bytes ||
+	    !rate_spend(&s->bytes, (uint64_t)w->cfg->rate_limit_bytes, len,
+			(uint64_t)lws_now_usecs()))
+		return 0;
+	w->metrics.rate_limited++;
+	message_parse(binary ? "" : (const char *)in, binary ? 0 : len, &m);
+	router_reply(w, s, message_frame_error("rate_limited",
+					       "over the byte rate limit",
+					       m.id));
+	message_release(&m);
+	return 1;
+}
+
+int router_client_message(struct worker *w, struct hub_session *s,
+			  const unsigned char *msg, size_t len, int binary)
+{
+	w->metrics.messages_in++;
+	w->metrics.bytes_in += len;
+	switch (w->cfg->rate_limit
+			? router_rate_limited(w, s, msg, len, binary)
+			: 0) {
+	case -1:
+		return CLOSE_RATE_ABUSE;
+	case 1:
+		return 0; /* refused: answered with rate_limited */
+	}
+	if (router_bytes_limited(w, s, msg, len, binary))
+		return 0; /* refused: answered with rate_limited */
+	if (binary)
+		router_client_binary(w, s, msg, len);
+	else
+		router_client_text(w, s, (const char *)msg, len);
+	return 0;
 }
 
 void router_client_binary(struct worker *w, struct hub_session *s,

@@ -17,6 +17,12 @@
 #include "route.h"
 #include "worker.h"
 
+/* One complete message from session s: counted, rate-limited (a refusal
+ * is answered with rate_limited), then handled as text or binary. Returns
+ * 0, or the close code when s must be closed (CLOSE_RATE_ABUSE). */
+int router_client_message(struct worker *w, struct hub_session *s,
+			  const unsigned char *msg, size_t len, int binary);
+
 /* Handles one complete text message from session s. */
 void router_client_text(struct worker *w, struct hub_session *s,
 			const char *buf, size_t len);

@@ -44,7 +44,7 @@ fi
 PKG_CFLAGS=$(pkg-config --cflags libwebsockets jansson hiredis openssl)
 PKG_LIBS=$(pkg-config --libs libwebsockets jansson hiredis openssl)
 CFLAGS_FUZZ="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter"
-ROUTER_SRCS="server/router.c server/route.c server/message.c server/names.c server/frame.c server/hub.c server/heartbeat.c server/history.c server/seq.c server/keyed_hash.c server/log.c server/auth.c server/redis.c"
+ROUTER_SRCS="server/router.c server/route.c server/message.c server/names.c server/frame.c server/hub.c server/heartbeat.c server/history.c server/seq.c server/keyed_hash.c server/rate.c server/log.c server/auth.c server/redis.c"
 
 # The server sources each target links (compiled into it directly).
 sources_of() {
