@@ -178,7 +178,7 @@ static int http_stats(struct lws *wsi, struct worker *w)
 	return http_respond_json(wsi, 200, metrics_render_json(&v));
 }
 
-/* Loopback peers may publish without a key (SPEC §4). */
+/* Loopback peers may publish without a key (docs/protocol.md, "HTTP"). */
 static int http_peer_is_loopback(struct lws *wsi)
 {
 	char peer[64];
@@ -550,8 +550,8 @@ static int http_route(struct lws *wsi, struct http_request *req)
 
 /*
  * Only WebSocket upgrades go on; "Upgrade: h2c" (lws 4.1.6's HTTP/2 code,
- * with later CVEs) and anything else hang up. DESIGN.md warns against this
- * callback because of CVE-2025-11677: lws calls it with `in` pointing into
+ * with later CVEs) and anything else hang up. Handling this callback is
+ * risky in lws 4.1.6 because of CVE-2025-11677: lws calls it with `in` pointing into
  * header storage it may already have released (for an unknown upgrade it
  * has answered 403 and completed the transaction). So `in` is never read:
  * the header is copied afresh (absent once released), and every answer but

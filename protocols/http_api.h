@@ -1,5 +1,5 @@
 /*
- * http_api — the lws protocol behind herald's HTTP endpoints (SPEC §4):
+ * http_api — the lws protocol behind herald's HTTP endpoints (docs/protocol.md, "HTTP"):
  * /health, /metrics, /api/stats, POST /api/publish, and JSON 404/426
  * answers. Static files of --web-root are served by an lws file mount.
  */

@@ -1,5 +1,5 @@
 /*
- * rate — the per-session message rate limit (SPEC §6, --rate-limit;
+ * rate — the per-session message rate limit (docs/security.md, --rate-limit;
  * docs/security.md).
  *
  * A token bucket of rate messages per second holding at most 2 x rate

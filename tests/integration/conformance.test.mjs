@@ -1,5 +1,5 @@
 // RFC 6455 conformance around closing, close codes and empty fragments
-// (SPEC §6, docs/protocol.md "Close codes"):
+// (docs/protocol.md "Close codes"):
 //  - after the client's close frame herald acts on nothing more from it;
 //  - a close with an invalid code or a 1-byte payload is answered with 1002,
 //    a valid one is echoed;

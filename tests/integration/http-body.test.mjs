@@ -1,4 +1,4 @@
-// SPEC §6 "HTTP bodies", docs/protocol.md "HTTP": POST /api/publish is
+// docs/protocol.md "HTTP": POST /api/publish is
 // decided from its headers when its body cannot change the answer: a body
 // without a length (Transfer-Encoding: chunked) gets 411, a Content-Length
 // over the bound 413, an unauthorized caller 401, each at once, before any

@@ -1,4 +1,4 @@
-// SPEC §6 / issue 11 point 1 (logging): herald's log does not flood.
+// docs/design.md "Logging": herald's log does not flood.
 // A line repeated within a second is written once and then "… repeated N
 // times"; refused upgrades, whose lines differ by client_id, are logged one
 // by one only up to 20 a second, then counted (docs/design.md, "Logging").

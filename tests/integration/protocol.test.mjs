@@ -1,5 +1,5 @@
-// SPEC §6: "Protocol errors: lws's answer" and "no input from a client can
-// crash herald": WebSocket protocol violations close the offending
+// docs/protocol.md "Close codes": protocol errors get lws's answer, and no
+// input from a client can crash herald: WebSocket protocol violations close the offending
 // connection (whatever the code) and herald keeps serving everyone else.
 // stop() in `after` then checks that no sanitizer report was printed.
 

@@ -1,4 +1,4 @@
-// SPEC §5/§6 rate limit: --rate-limit R messages/s per session, burst 2R;
+// docs/security.md rate limit: --rate-limit R messages/s per session, burst 2R;
 // excess gets {"type":"error","code":"rate_limited",...}; sustained abuse
 // (refusal debt, one per refusal draining at R/s, past 3 x max(R, 10)) is
 // closed with 1008, one burst never is; the herald_rate_limited_total and

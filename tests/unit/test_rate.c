@@ -1,5 +1,5 @@
 /*
- * Unit tests for server/rate.c: the per-session token bucket (SPEC §6,
+ * Unit tests for server/rate.c: the per-session token bucket (docs/security.md,
  * docs/security.md "--rate-limit"): a burst of 2 x rate, refill of rate
  * messages per second computed exactly in millionths, RATE_LIMITED
  * refusals, and RATE_ABUSE once the refusal debt (one per refusal,
