@@ -16,7 +16,9 @@
  */
 #include "http_api.h"
 #include "history.h"
+#include "history_query.h"
 #include "log.h"
+#include "names.h"
 #include "message.h"
 #include "router.h"
 #include "worker.h"
@@ -34,8 +36,15 @@
 struct http_pending {
 	struct lws *wsi;
 	char seq[SEQ_TEXT_MAX];
-	uint8_t done, failed;
+	json_t *answer;       /* GET /api/history's, once done */
+	uint8_t done, failed, history;
 };
+
+static void http_pending_free(struct http_pending *p)
+{
+	json_decref(p->answer);
+	free(p);
+}
 
 struct http_request {
 	struct http_pending *pending;
@@ -48,14 +57,38 @@ struct http_request {
 	uint8_t answered;     /* refused from its headers: the body is ignored */
 };
 
+static int http_write(struct lws *wsi, unsigned int status, const char *type,
+		      const char *body, size_t len, int close,
+		      unsigned char *start, unsigned char *p,
+		      unsigned char *end);
+
 static int http_respond(struct lws *wsi, unsigned int status,
 			const char *type, const char *body, size_t len,
 			int close)
 {
-	unsigned char buf[LWS_PRE + HTTP_RESPONSE_MAX];
-	unsigned char *start = buf + LWS_PRE, *p = start,
-		      *end = buf + sizeof(buf) - 1;
+	unsigned char small[LWS_PRE + HTTP_RESPONSE_MAX];
+	/* a large body (GET /api/history) gets a buffer of its size */
+	size_t cap = len + 1024 > HTTP_RESPONSE_MAX ? LWS_PRE + len + 1024
+						    : sizeof(small);
+	unsigned char *buf = cap > sizeof(small) ? malloc(cap) : small;
+	unsigned char *start, *p, *end;
+	int rc;
 
+	if (!buf)
+		return -1;
+	start = p = buf + LWS_PRE;
+	end = buf + cap - 1;
+	rc = http_write(wsi, status, type, body, len, close, start, p, end);
+	if (buf != small)
+		free(buf);
+	return rc;
+}
+
+static int http_write(struct lws *wsi, unsigned int status, const char *type,
+		      const char *body, size_t len, int close,
+		      unsigned char *start, unsigned char *p,
+		      unsigned char *end)
+{
 	if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
 	    lws_add_http_header_by_name(wsi,
 					(const unsigned char *)"cache-control:",
@@ -258,7 +291,7 @@ static void http_on_stored(void *arg, const char *seq)
 	struct http_pending *p = arg;
 
 	if (!p->wsi) {
-		free(p); /* the request is gone */
+		http_pending_free(p); /* the request is gone */
 		return;
 	}
 	p->done = 1;
@@ -277,6 +310,15 @@ static int http_publish_stored_reply(struct lws *wsi, struct http_request *req)
 	if (!p || !p->done)
 		return 0;
 	req->pending = NULL;
+	if (p->history) {
+		json_t *answer = p->answer;
+
+		p->answer = NULL;
+		http_pending_free(p);
+		return answer ? http_respond_json(wsi, 200, answer)
+			      : http_error(wsi, 503,
+					   "the history could not be read");
+	}
 	rc = p->failed ? http_error(wsi, 503, "the message could not be stored")
 		       : http_respond_json(wsi, 202,
 					   json_pack("{s:b, s:s}", "published",
@@ -381,7 +423,7 @@ static void http_request_free(struct http_request *req, int keep_pending)
 	p = req->pending;
 	if (p && !keep_pending) {
 		if (p->done)
-			free(p);
+			http_pending_free(p);
 		else
 			p->wsi = NULL; /* the reply callback frees it */
 		p = NULL;
@@ -389,6 +431,95 @@ static void http_request_free(struct http_request *req, int keep_pending)
 	free(req->body);
 	memset(req, 0, sizeof(*req));
 	req->pending = p;
+}
+
+static void http_on_history(void *arg, json_t *answer)
+{
+	struct http_pending *p = arg;
+
+	if (!p->wsi) {
+		json_decref(answer);
+		http_pending_free(p); /* the request is gone */
+		return;
+	}
+	p->done = 1;
+	p->answer = answer;
+	lws_callback_on_writable(p->wsi);
+}
+
+/* The value of query argument name ("name="), or NULL; *bad set when it
+ * is there twice or too long. */
+static const char *http_query_arg(struct lws *wsi, const char *name,
+				  char *buf, int cap, int *bad)
+{
+	size_t nlen = strlen(name);
+	const char *found = NULL;
+	char frag[256];
+
+	for (int i = 0; i < 64; i++) {
+		int n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag),
+					      WSI_TOKEN_HTTP_URI_ARGS, i);
+
+		if (n < 0)
+			break;
+		if ((size_t)n < nlen || strncmp(frag, name, nlen))
+			continue;
+		if (found || n - (int)nlen >= cap) {
+			*bad = 1;
+			return NULL;
+		}
+		memcpy(buf, frag + nlen, (size_t)n - nlen + 1);
+		found = buf;
+	}
+	return found;
+}
+
+/* GET /api/history?channel=c&limit=n: the answer of a client's history
+ * request, for backends (the same auth as POST /api/publish). */
+static int http_history(struct lws *wsi, struct worker *w,
+			struct http_request *req)
+{
+	char channel[160], limit_text[24];
+	const char *name, *limit;
+	unsigned max = history_query_max(w);
+	unsigned long long n = max;
+	struct http_pending *p;
+	int bad = 0;
+
+	if (!http_publish_authorized(wsi, w))
+		return http_error(wsi, 401, http_unauthorized_reason(w));
+	name = http_query_arg(wsi, "channel=", channel, sizeof(channel), &bad);
+	limit = http_query_arg(wsi, "limit=", limit_text, sizeof(limit_text),
+			       &bad);
+	if (bad || !name || !names_valid_channel(name, strlen(name)))
+		return http_error(wsi, 400, "\"channel\" must be a channel "
+					    "name");
+	if (!max)
+		return http_error(wsi, 503, "history is off (--history-size 0)");
+	if (limit) {
+		char *end;
+
+		n = strtoull(limit, &end, 10);
+		if (!*limit || *end || limit[0] == '-' || !n || n > max) {
+			char text[64];
+
+			snprintf(text, sizeof(text),
+				 "\"limit\" must be 1..%u", max);
+			return http_error(wsi, 400, text);
+		}
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return http_error(wsi, 500, "out of memory");
+	p->wsi = wsi;
+	p->history = 1;
+	req->pending = p;
+	if (history_query_run(w, name, (unsigned)n, http_on_history, p)) {
+		req->pending = NULL;
+		free(p);
+		return http_error(wsi, 500, "out of memory");
+	}
+	return 0; /* answered from WRITEABLE */
 }
 
 static int http_route(struct lws *wsi, struct http_request *req)
@@ -414,6 +545,8 @@ static int http_route(struct lws *wsi, struct http_request *req)
 		return http_stats(wsi, w);
 	if (!strcmp(path, "/api/publish"))
 		return http_error(wsi, 405, "use POST");
+	if (!strcmp(path, "/api/history"))
+		return http_history(wsi, w, req);
 	if (!strncmp(path, "/ws/", 4) || !strcmp(path, "/ws"))
 		return http_error(wsi, 426, "websocket upgrade required");
 	return http_error(wsi, 404, "not found");

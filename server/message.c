@@ -20,7 +20,7 @@ static const struct {
 	{ "echo", MSG_ECHO },		{ "broadcast", MSG_BROADCAST },
 	{ "send", MSG_SEND },		{ "subscribe", MSG_SUBSCRIBE },
 	{ "unsubscribe", MSG_UNSUBSCRIBE }, { "publish", MSG_PUBLISH },
-	{ "ping", MSG_PING },
+	{ "ping", MSG_PING },		{ "history", MSG_HISTORY },
 };
 
 static int message_invalid(struct client_msg *m, const char *code,
@@ -64,6 +64,29 @@ static void message_check_fields(struct client_msg *m)
 			return;
 		}
 		break;
+	case MSG_HISTORY: {
+		json_t *limit = json_object_get(m->root, "limit");
+
+		if (message_string_field(m, "channel", &name, &len)) {
+			message_invalid(m, "bad_request",
+					"\"channel\" must be a string");
+			return;
+		}
+		if (!names_valid_channel(name, len)) {
+			message_invalid(m, "bad_channel",
+					"channel names are 1-128 characters "
+					"of [A-Za-z0-9_.:@-]");
+			return;
+		}
+		if (limit && (!json_is_integer(limit) ||
+			      json_integer_value(limit) < 1)) {
+			message_invalid(m, "bad_request",
+					"\"limit\" must be a positive integer");
+			return;
+		}
+		m->limit = limit ? json_integer_value(limit) : 0;
+		break;
+	}
 	case MSG_SUBSCRIBE:
 	case MSG_UNSUBSCRIBE:
 	case MSG_PUBLISH:

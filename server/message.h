@@ -22,6 +22,7 @@ enum msg_type {
 	MSG_UNSUBSCRIBE,
 	MSG_PUBLISH,
 	MSG_PING,
+	MSG_HISTORY,     /* the last "limit" messages of "channel" */
 	MSG_INVALID      /* a typed object that is wrong: reply with error */
 };
 
@@ -34,6 +35,7 @@ struct client_msg {
 	const char *target;  /* "channel" or "to", NUL-terminated, or NULL */
 	size_t target_len;
 	const char *since;   /* "since" of subscribe (a valid seq), or NULL */
+	json_int_t limit;    /* "limit" of history (>= 1), 0 when absent */
 	const char *error_code;    /* MSG_INVALID: bad_request, unknown_type, ... */
 	const char *error_message;
 };

@@ -85,6 +85,7 @@ int redis_bridge_publish(struct redis_bridge *b, const char *channel,
  *     kind m: payload is a client's {"from","data"} envelope.
  *   FCALL_RO herald_history 1 <prefix>stream:<channel> <from> <count>
  *     -> [first, last, XRANGE <from> + COUNT <count>] ("" when unknown)
+ *     from "+": the last <count> entries instead (XREVRANGE, oldest first)
  */
 #define REDIS_HISTORY_META_TTL_S (30u * 24 * 3600)
 #define REDIS_HISTORY_META_TTL_TEXT "2592000"
@@ -123,7 +124,7 @@ typedef void (*redis_history_cb)(void *arg,
 				 const struct redis_history_reply *r);
 
 /* FCALL_RO herald_history for channel from `from` (inclusive), at most
- * count entries. 0 when sent (cb runs exactly once), -1 when not ready
+ * count entries ("+": the last count entries). 0 when sent (cb runs exactly once), -1 when not ready
  * (cb never runs). */
 int redis_bridge_history_read(struct redis_bridge *b, const char *channel,
 			      const char *from, unsigned count,

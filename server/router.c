@@ -29,11 +29,13 @@
 #include "router.h"
 #include "auth.h"
 #include "history.h"
+#include "history_query.h"
 #include "log.h"
 #include "message.h"
 #include "rate.h"
 #include "redis.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -785,6 +787,55 @@ static void router_subscribe_message(struct worker *w, struct hub_session *s,
 	}
 }
 
+/* history_query's answer to a session's history request (t: its ticket). */
+static void on_history_answer(void *arg, json_t *answer)
+{
+	struct history_ticket *t = arg;
+	struct worker *w = history_ticket_ctx(t);
+	struct hub_session *s = history_ticket_session(t);
+	json_t *id = history_ticket_id(t);
+
+	if (s && answer) {
+		if (id)
+			json_object_set(answer, "id", id);
+		router_reply(w, s, message_frame_json(answer));
+	} else if (s) {
+		router_error(w, s, "unavailable",
+			     "the history could not be read", id);
+	}
+	json_decref(answer);
+	history_ticket_free(w->history, t);
+}
+
+/* {"type":"history","channel":c,"limit":n}: the last n messages. */
+static void router_history_message(struct worker *w, struct hub_session *s,
+				   const struct client_msg *m)
+{
+	unsigned max = history_query_max(w);
+	struct history_ticket *t;
+
+	if (!max || !w->history) {
+		router_error(w, s, "unavailable",
+			     "history is off (--history-size 0)", m->id);
+		return;
+	}
+	if (m->limit > (json_int_t)max) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "\"limit\" must be 1..%u", max);
+		router_error(w, s, "bad_request", text, m->id);
+		return;
+	}
+	t = history_ticket_create(w->history, s, m->id, w);
+	if (!t || history_query_run(w, m->target,
+				    m->limit ? (unsigned)m->limit : max,
+				    on_history_answer, t)) {
+		if (t)
+			history_ticket_free(w->history, t);
+		router_error(w, s, "internal", "out of memory", m->id);
+	}
+}
+
 static void router_ack(struct worker *w, struct hub_session *s, json_t *id)
 {
 	if (id)
@@ -837,6 +888,15 @@ void router_client_text(struct worker *w, struct hub_session *s,
 			break;
 		}
 		router_subscribe_message(w, s, &m);
+		break;
+	case MSG_HISTORY:
+		if (!auth_grant_allows(s->grant, m.target)) {
+			router_error(w, s, "forbidden",
+				     "the token does not allow this channel",
+				     m.id);
+			break;
+		}
+		router_history_message(w, s, &m);
 		break;
 	case MSG_UNSUBSCRIBE:
 		if (w->history)

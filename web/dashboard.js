@@ -238,7 +238,8 @@ function renderUserCount() {
   $('users-empty').hidden = users.size > 0 || $('users-body').rows.length > 0;
 }
 
-function onUserEvent(frame) {
+// quiet: replayed from the channel's history (no highlight, no fade).
+function onUserEvent(frame, quiet = false) {
   let data = frame.data;
   if (typeof data === 'string') {
     try { data = JSON.parse(data); } catch { /* left as a string */ }
@@ -259,7 +260,10 @@ function onUserEvent(frame) {
   if (event === 'user.deleted') {
     users.delete(key);
     const tr = findRow(key);
-    if (tr) {
+    if (tr && quiet) {
+      tr.remove();
+      rowTimers.delete(key);
+    } else if (tr) {
       flash(tr, 'deleted');
       tr.dataset.deleting = 'true';
       tr.querySelector('td[data-field="event"]').textContent = `deleted · ${clock()}`;
@@ -275,6 +279,11 @@ function onUserEvent(frame) {
   const tr = findRow(key) || makeRow(key);
   delete tr.dataset.deleting;
   fillRow(tr, merged, event);
+  if (quiet) {
+    rowTimers.delete(key);
+    renderUserCount();
+    return;
+  }
   flash(tr, kind);
   timers.flash = setTimeout(() => {
     tr.classList.remove(`flash-${kind}`);
@@ -284,8 +293,36 @@ function onUserEvent(frame) {
   renderUserCount();
 }
 
-function subscribeUsers() {
-  client.subscribe('users', onUserEvent, {
+// The table is rebuilt from the channel's history (every user event herald
+// keeps, applied in order), then follows live from the history's seq: the
+// subscribe resumes there, so nothing published in between is missed or
+// applied twice. Without history (--history-size 0) it is live only.
+async function loadUsers() {
+  let since;
+  try {
+    const h = await client.history('users');
+    for (const m of h.messages) onUserEvent({ type: 'notification', channel: 'users', data: m.data, seq: m.seq }, true);
+    since = h.seq;
+    $('users-panel').dataset.history = String(h.messages.length);
+    logLine('info', 'history', `users table rebuilt from ${h.messages.length} event(s) up to ${h.seq}`);
+    if (!h.complete) {
+      logLine('info', 'history', 'the history does not reach back to the first user event; older users may be missing');
+    }
+  } catch (err) {
+    if (err.code === 'timeout' || err.code === 'disconnected') {
+      // not connected in time: ask again once herald is there
+      if (client.state === 'open') setTimeout(loadUsers, 1000);
+      else client.once('welcome', loadUsers);
+      return;
+    }
+    logLine('info', 'history', `no history of users (${err.code || 'error'}): live updates only`);
+  }
+  subscribeUsers(since);
+}
+
+function subscribeUsers(since) {
+  client.subscribe('users', (f) => onUserEvent(f), {
+    ...(since ? { since } : {}),
     onResync: () => {
       $('users-resync').hidden = false;
       logLine('info', 'resync', 'missed user updates could not be replayed; the table may be incomplete');
@@ -575,7 +612,7 @@ client.on('error', (e) => logLine('error', e.code || 'error', `${e.code || 'erro
 
 // --------------------------------------------------------------- start feeds
 
-subscribeUsers();
+loadUsers();
 // Statistics are only worth having live: no replay of missed samples.
 client.subscribe('$sys', onSys, { resume: false });
 renderConnState(client.state);

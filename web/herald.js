@@ -559,6 +559,19 @@ export class HeraldClient {
   /** Publish to channel subscribers; resolves with the ack. */
   publish(channel, data) { return this.request({ type: 'publish', channel, data }); }
 
+  /**
+   * The last `limit` messages of `channel` (1..herald's --history-size;
+   * omitted: all it keeps). Resolves with the reply
+   * {type:'history', channel, messages:[{seq, data, from?}, ...] (oldest
+   * first), seq, complete}; `seq` is where a subscribe with `since` goes on
+   * without a gap or a repeat: subscribe(channel, handler, { since: reply.seq }).
+   */
+  history(channel, limit) {
+    const frame = { type: 'history', channel };
+    if (limit !== undefined && limit !== null) frame.limit = limit;
+    return this.request(frame);
+  }
+
   // -------------------------------------------------------- subscriptions
 
   /**

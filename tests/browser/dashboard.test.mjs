@@ -12,7 +12,9 @@
 // echo round-trips; Redis state is shown; `PUBLISH herald:users` of
 // user.created / user.updated / user.deleted adds, changes and removes a row
 // within 2 s; after herald restarts on the same port the page reconnects by
-// itself and shows the next notification. A screenshot of the final page is
+// itself and shows the next notification; after a page reload the users
+// table is rebuilt from the channel's history (FCALL herald_publish) and
+// what was published while the page was offline follows. A screenshot of the final page is
 // saved to tests/browser/artifacts/dashboard.png.
 
 import { test, before, after } from 'node:test';
@@ -267,5 +269,59 @@ test('after herald restarts on the same port the page reconnects and shows the n
   await publishUsers(userEvent('user.created', user));
   await page.waitForSelector(row(43), { timeout: SEEN_WITHIN_MS });
   assert.equal(await cellText(43, 'name'), 'Grace Hopper');
+  assert.deepEqual(pageErrors, [], 'no uncaught script errors on the page');
+});
+
+async function storeUsers(payload) {
+  // herald_publish: stored in the users stream (history) and published live
+  const seq = await redisCli(redis.port, 'FCALL', 'herald_publish', '1', 'herald:stream:users', payload);
+  assert.match(seq, /^\d+-\d+$/, `FCALL herald_publish answered ${seq}`);
+  return seq;
+}
+
+test('after a page reload the users table is rebuilt from history; what was published while offline follows', OPTS, async () => {
+  await waitFor(redisConnected, 10000, { what: 'herald /health redis connected' });
+  await page.waitForSelector('#users-panel[data-subscribed="true"]', { timeout: 5000 });
+  const u = (id, name) => ({ id, name, email: `${name.toLowerCase()}@example.com`, created_at: '2024-06-01T08:00:00Z', is_active: true });
+  await storeUsers(userEvent('user.created', u(101, 'Alan')));
+  await storeUsers(userEvent('user.created', u(102, 'Barbara')));
+  await storeUsers(userEvent('user.updated', { ...u(101, 'Alan Turing'), is_active: false }));
+  await storeUsers(userEvent('user.created', u(103, 'Claude')));
+  await storeUsers(userEvent('user.deleted', { id: 103 }));
+  await page.waitForSelector(row(103), { state: 'detached', timeout: SEEN_WITHIN_MS });
+
+  // the page is closed; a user is created meanwhile
+  await page.goto('about:blank');
+  await storeUsers(userEvent('user.created', u(104, 'Dorothy')));
+
+  await page.goto(`${herald.http}/?client_id=${CLIENT_ID}`);
+  await page.waitForSelector('#users-panel[data-subscribed="true"]', { timeout: 5000 });
+  assert.equal(await page.getAttribute('#users-panel', 'data-history'), '6', 'six user events in the history');
+  assert.deepEqual(await page.$$eval('#users-body tr', (rows) => rows.map((r) => r.dataset.userId)), ['101', '102', '104'],
+    'rebuilt in order: 101 updated, 103 created then deleted, 104 created while the page was closed');
+  assert.equal(await cellText(101, 'name'), 'Alan Turing');
+  assert.equal(await cellText(101, 'is_active'), 'no');
+  assert.equal(await cellText(104, 'name'), 'Dorothy');
+  assert.equal(await page.textContent('#users-count'), '3');
+  assert.equal(await page.$$eval('#users-body tr[data-flash]', (rows) => rows.length), 0, 'from history, not live');
+  const since = await page.evaluate(() => window.herald.client.lastSeq('users'));
+  assert.match(since, /^\d+-\d+$/, 'the subscribe resumed from the history\'s seq');
+
+  // the page goes offline; a user is created and another deleted meanwhile
+  await page.evaluate(() => window.herald.client.close());
+  await page.waitForSelector('#conn-state:not([data-state="open"])', { timeout: 5000 });
+  await storeUsers(userEvent('user.created', u(105, 'Edsger')));
+  await storeUsers(userEvent('user.deleted', { id: 102 }));
+  await page.evaluate(() => window.herald.client.connect());
+  await page.waitForSelector(row(105), { timeout: 5000 });
+  await page.waitForSelector(row(102), { state: 'detached', timeout: 5000 });
+  assert.equal(await cellText(105, 'name'), 'Edsger');
+  assert.deepEqual(await page.$$eval('#users-body tr', (rows) => rows.map((r) => r.dataset.userId)), ['101', '104', '105']);
+  assert.equal(await page.textContent('#users-count'), '3');
+
+  // and live again
+  await storeUsers(userEvent('user.updated', { id: 104, name: 'Dorothy Vaughan' }));
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'Dorothy Vaughan',
+    `${row(104)} td[data-field="name"]`, { timeout: SEEN_WITHIN_MS });
   assert.deepEqual(pageErrors, [], 'no uncaught script errors on the page');
 });

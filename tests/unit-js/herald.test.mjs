@@ -739,3 +739,25 @@ test('with ws: a handshake that never completes is abandoned without crashing, t
     await new Promise((r) => srv.close(r));
   }
 });
+
+test('history(channel, limit) sends a history request and resolves with its reply; errors reject', async () => {
+  const { client, ws } = make();
+  const early = client.history('users');          // before the welcome: waits in the outbox
+  assert.equal(ws().sent.length, 0);
+  ws().accept();
+  const first = ws().last();
+  assert.deepEqual(first, { type: 'history', channel: 'users', id: first.id }, 'no limit: all herald keeps');
+  const p = client.history('users', 2);
+  const f = ws().last();
+  assert.deepEqual(f, { type: 'history', channel: 'users', limit: 2, id: f.id });
+  const reply = { type: 'history', channel: 'users', messages: [{ seq: '1-0', data: { a: 1 } }, { seq: '2-0', data: 'x', from: 'bob' }],
+    seq: '2-0', complete: true, id: f.id };
+  ws().push(reply);
+  assert.deepEqual(await p, reply);
+  ws().push({ type: 'error', code: 'bad_request', message: '"limit" must be 1..100', id: first.id });
+  await assert.rejects(early, (err) => err instanceof HeraldError && err.code === 'bad_request');
+  // the history's seq is where a subscribe resumes
+  client.subscribe('users', () => {}, { since: reply.seq });
+  assert.deepEqual(ws().last(), { type: 'subscribe', channel: 'users', since: '2-0', id: ws().last().id });
+  client.close();
+});

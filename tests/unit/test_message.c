@@ -270,6 +270,39 @@ static void test_subscribe_since(void)
 	message_release(&m);
 }
 
+static void test_history_request(void)
+{
+	struct client_msg m;
+
+	parse("{\"type\":\"history\",\"channel\":\"users\",\"limit\":20,"
+	      "\"id\":4}",
+	      &m);
+	CHECK_INT_EQ(m.type, MSG_HISTORY);
+	CHECK_STR_EQ(m.target, "users");
+	CHECK_INT_EQ(m.limit, 20);
+	CHECK_INT_EQ(json_integer_value(m.id), 4);
+	message_release(&m);
+	parse("{\"type\":\"history\",\"channel\":\"users\"}", &m);
+	CHECK_INT_EQ(m.type, MSG_HISTORY);
+	CHECK_INT_EQ(m.limit, 0); /* absent: herald's maximum */
+	message_release(&m);
+
+	CHECK_INVALID("{\"type\":\"history\",\"limit\":1}", "bad_request");
+	CHECK_INVALID("{\"type\":\"history\",\"channel\":7}", "bad_request");
+	CHECK_INVALID("{\"type\":\"history\",\"channel\":\"$sys\"}",
+		      "bad_channel");
+	CHECK_INVALID("{\"type\":\"history\",\"channel\":\"a b\"}",
+		      "bad_channel");
+	CHECK_INVALID("{\"type\":\"history\",\"channel\":\"c\",\"limit\":0}",
+		      "bad_request");
+	CHECK_INVALID("{\"type\":\"history\",\"channel\":\"c\",\"limit\":-3}",
+		      "bad_request");
+	CHECK_INVALID("{\"type\":\"history\",\"channel\":\"c\",\"limit\":2.5}",
+		      "bad_request");
+	CHECK_INVALID("{\"type\":\"history\",\"channel\":\"c\",\"limit\":\"2\"}",
+		      "bad_request");
+}
+
 /* ---- parsing: refusals ---- */
 
 static void test_missing_or_wrong_typed_fields(void)
@@ -731,6 +764,7 @@ int main(void)
 	RUN(test_send);
 	RUN(test_subscribe_unsubscribe_publish);
 	RUN(test_subscribe_since);
+	RUN(test_history_request);
 	RUN(test_missing_or_wrong_typed_fields);
 	RUN(test_an_error_keeps_the_id);
 	RUN(test_invalid_names);
