@@ -15,6 +15,7 @@
 #include <ev.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ static void listener_pause(struct listener *l, int err)
 static void listener_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct listener *l = io->data;
+	int one = 1;
 
 	(void)loop;
 	(void)revents;
@@ -68,6 +70,11 @@ static void listener_on_readable(struct ev_loop *loop, ev_io *io, int revents)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
+			/* no Nagle delay behind a frame already in flight, as
+			 * lws's own accept path sets; without it, messages that
+			 * follow each other closely waited for the peer's
+			 * delayed ACK (tens of milliseconds each) */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			l->fn(fd, l->arg);
 			continue;
 		}
