@@ -60,16 +60,11 @@ static int push_stored(json_t *messages, const struct redis_history_entry *e)
 	memcpy(seq, e->id, e->id_len);
 	seq[e->id_len] = '\0';
 	if (e->kind == 'm') {
-		json_t *env = json_loadb(e->data, e->data_len,
-					 JSON_REJECT_DUPLICATES |
-						 JSON_ALLOW_NUL,
-					 NULL);
-		json_t *from = json_object_get(env, "from");
-		json_t *data = json_object_get(env, "data");
-		const char *sender = json_string_value(from);
+		const char *sender;
+		json_t *env, *data;
 
-		if (sender && data &&
-		    names_valid_client_id(sender, json_string_length(from))) {
+		if (!message_parse_envelope(e->data, e->data_len, &env,
+					    &sender, &data)) {
 			rc = push_entry(messages, seq, data, sender);
 			json_decref(env);
 			return rc;

@@ -356,3 +356,19 @@ json_t *message_payload_value(const char *buf, size_t len)
 
 	return v ? v : json_stringn(buf, len);
 }
+
+int message_parse_envelope(const char *payload, size_t len, json_t **env,
+			   const char **sender, json_t **data)
+{
+	json_t *from;
+
+	*env = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+			  NULL);
+	from = json_object_get(*env, "from");
+	*data = json_object_get(*env, "data");
+	*sender = json_string_value(from);
+	if (!*sender || !*data ||
+	    !names_valid_client_id(*sender, json_string_length(from)))
+		return -1;
+	return 0;
+}

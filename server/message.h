@@ -105,4 +105,13 @@ struct frame *message_frame_json(json_t *value);
  * JSON string; new reference or NULL. */
 json_t *message_payload_value(const char *buf, size_t len);
 
+/*
+ * Reads a client message's Redis envelope {"from":F,"data":X} (len
+ * bytes): 0 with *sender (a valid client_id) and *data pointing into *env,
+ * which the caller frees with json_decref (also on failure: -1, the
+ * envelope is malformed).
+ */
+int message_parse_envelope(const char *payload, size_t len, json_t **env,
+			   const char **sender, json_t **data);
+
 #endif

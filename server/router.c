@@ -507,14 +507,10 @@ done:
 static void router_redis_internal(struct worker *w, const struct route_target *t,
 				  const char *payload, size_t len)
 {
-	json_t *env = json_loadb(payload, len,
-				JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
-	json_t *from = json_object_get(env, "from");
-	json_t *data = json_object_get(env, "data");
-	const char *sender = json_string_value(from);
+	const char *sender;
+	json_t *env, *data;
 
-	if (!sender || !data ||
-	    !names_valid_client_id(sender, json_string_length(from))) {
+	if (message_parse_envelope(payload, len, &env, &sender, &data)) {
 		char name[ROUTE_NAME_MAX];
 
 		route_redis_name(t, name);
@@ -537,16 +533,11 @@ static struct frame *history_frame(const char *channel, char kind,
 	json_t *v;
 
 	if (kind == 'm') {
-		json_t *env = json_loadb(payload, len,
-					 JSON_REJECT_DUPLICATES |
-						 JSON_ALLOW_NUL,
-					 NULL);
-		json_t *from = json_object_get(env, "from");
-		json_t *data = json_object_get(env, "data");
-		const char *sender = json_string_value(from);
+		const char *sender;
+		json_t *env, *data;
 
-		if (sender && data &&
-		    names_valid_client_id(sender, json_string_length(from)))
+		if (!message_parse_envelope(payload, len, &env, &sender,
+					    &data))
 			f = message_frame_channel(channel, sender, data, seq);
 		json_decref(env);
 		return f;
