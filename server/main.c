@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/random.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 #include <unistd.h>
 
 static struct worker *volatile signal_target;
@@ -31,6 +34,20 @@ static void on_stop_signal(int sig)
 	(void)sig;
 	if (w)
 		worker_request_stop(w);
+}
+
+/*
+ * rand() draws the Redis reconnect jitter: seeded per process, or every
+ * node would draw the same delays and reconnect in lockstep after a Redis
+ * restart.
+ */
+static void seed_rand(void)
+{
+	unsigned seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (unsigned)time(NULL) ^ (unsigned)getpid() << 16;
+	srand(seed);
 }
 
 static void install_signals(void)
@@ -201,6 +218,7 @@ int main(int argc, char **argv, char **envp)
 		fprintf(stderr, "herald: %s\n", err);
 		return 2;
 	}
+	seed_rand();
 	log_configure(cfg.log_level, cfg.log_format);
 	log_route_lws();
 	fd_limit = fit_fd_limit(cfg.max_connections);

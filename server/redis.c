@@ -174,8 +174,11 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (!r || l->ac != ac)
 		return;
 	if (r->type == REDIS_REPLY_ERROR) {
-		log_msg(LOG_ERROR, "redis", "%s link refused by Redis: %.200s",
-			l->name, r->str ? r->str : "error");
+		/* said once per outage, not on every retry (a wrong password
+		 * would otherwise log twice a second) */
+		log_msg(l->attempt ? LOG_DEBUG : LOG_ERROR, "redis",
+			"%s link refused by Redis: %.200s", l->name,
+			r->str ? r->str : "error");
 		link_drop(l, NULL); /* hiredis frees it when we return */
 		return;
 	}

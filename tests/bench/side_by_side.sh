@@ -32,8 +32,9 @@ BENCH=$ROOT/build/herald-bench
 mkdir -p "$OUT"
 log() { echo "[bench $(date +%T)] $*" >&2; }
 
-# Benchmarks measure the server, not its abuse protection: --rate-limit 0.
-HERALD_ARGS="--host 127.0.0.1 --web-root none --log-level warn --rate-limit 0 --max-connections 1000000"
+# Benchmarks measure the server, not its abuse protection: the message
+# and byte rate limits and the fan-out budget are off.
+HERALD_ARGS="--host 127.0.0.1 --web-root none --log-level warn --rate-limit 0 --rate-limit-bytes 0 --fanout-limit 0 --max-connections 1000000"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -33,11 +33,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Flags this herald knows (the rate limit would throttle the echo run).
+# Flags this herald knows (its rate and byte budgets would throttle the
+# echo run).
 extra=()
-if "$herald" --help 2>&1 | grep -q -- '--rate-limit'; then
-	extra+=(--rate-limit 0)
-fi
+for flag in --rate-limit --rate-limit-bytes --fanout-limit; do
+	if "$herald" --help 2>&1 | grep -q -- "$flag "; then
+		extra+=("$flag" 0)
+	fi
+done
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
