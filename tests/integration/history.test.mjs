@@ -66,7 +66,7 @@ test('resume while another client publishes on another node: every message once,
     const first = await subscribeSince(sub, 'live');
     assert.equal(first.recovered, undefined, 'no since: no recovered flag');
     const writer = await connectReady(b.url, '/ws/writer');
-    const N = 3000;
+    const N = 5000;
     const sending = (async () => {
       for (let i = 0; i < N; i++) {
         await writer.sendJson({ type: 'publish', channel: 'live', data: i });
