@@ -357,6 +357,16 @@ json_t *message_payload_value(const char *buf, size_t len)
 	return v ? v : json_stringn(buf, len);
 }
 
+char *message_envelope_text(const char *from, json_t *data)
+{
+	json_t *env = json_pack("{s:s, s:O}", "from", from, "data",
+				data ? data : json_null());
+	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+
+	json_decref(env);
+	return text;
+}
+
 int message_parse_envelope(const char *payload, size_t len, json_t **env,
 			   const char **sender, json_t **data)
 {

@@ -105,6 +105,10 @@ struct frame *message_frame_json(json_t *value);
  * JSON string; new reference or NULL. */
 json_t *message_payload_value(const char *buf, size_t len);
 
+/* A client message's Redis envelope {"from":from,"data":data} as compact
+ * JSON text (malloc'd, the caller frees it); NULL on OOM. */
+char *message_envelope_text(const char *from, json_t *data);
+
 /*
  * Reads a client message's Redis envelope {"from":F,"data":X} (len
  * bytes): 0 with *sender (a valid client_id) and *data pointing into *env,

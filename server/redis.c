@@ -590,17 +590,32 @@ static int stream_key(const struct redis_bridge *b, const char *channel,
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
+/* What every history command starts with: the stream key of channel into
+ * key (returns its length) and the call record for cb; -1 when history
+ * is not usable now (nothing allocated). */
+static int history_call_start(struct redis_bridge *b, const char *channel,
+			      char *key, size_t cap, void *cb, void *arg,
+			      struct redis_call **c)
+{
+	int n;
+
+	if (!redis_bridge_history_ok(b) ||
+	    (n = stream_key(b, channel, key, cap)) < 0 ||
+	    !(*c = call_new(cb, arg)))
+		return -1;
+	return n;
+}
+
 int redis_bridge_history_publish(struct redis_bridge *b, const char *channel,
 				 char kind, const char *payload, size_t len,
 				 redis_seq_cb cb, void *arg)
 {
 	char key[512];
 	struct redis_call *c;
-	int n;
+	int n = history_call_start(b, channel, key, sizeof(key), (void *)cb,
+				   arg, &c);
 
-	if (!redis_bridge_history_ok(b) ||
-	    (n = stream_key(b, channel, key, sizeof(key))) < 0 ||
-	    !(c = call_new((void *)cb, arg)))
+	if (n < 0)
 		return -1;
 	if (redisAsyncCommand(b->cmd.ac, on_publish_reply, c,
 			      "FCALL herald_publish 1 %b %b %b", key,
@@ -701,11 +716,10 @@ int redis_bridge_history_read(struct redis_bridge *b, const char *channel,
 {
 	char key[512], num[16];
 	struct redis_call *c;
-	int n;
+	int n = history_call_start(b, channel, key, sizeof(key), (void *)cb,
+				   arg, &c);
 
-	if (!redis_bridge_history_ok(b) ||
-	    (n = stream_key(b, channel, key, sizeof(key))) < 0 ||
-	    !(c = call_new((void *)cb, arg)))
+	if (n < 0)
 		return -1;
 	snprintf(num, sizeof(num), "%u", count);
 	if (redisAsyncCommand(b->cmd.ac, on_history_reply, c,

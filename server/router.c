@@ -350,9 +350,7 @@ static void route_client_message(struct worker *w, struct hub_session *s,
 				 const struct route_target *t, json_t *data,
 				 json_t *id)
 {
-	json_t *env = json_pack("{s:s, s:O}", "from", s->client_id, "data",
-				data ? data : json_null());
-	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+	char *text = message_envelope_text(s->client_id, data);
 
 	if (!router_client_refused(w, s, t, text, id)) {
 		router_ack(w, s, id);
@@ -360,7 +358,6 @@ static void route_client_message(struct worker *w, struct hub_session *s,
 			deliver_internal(w, t, s->client_id, data);
 	}
 	free(text);
-	json_decref(env);
 }
 
 /* herald_publish's answer for a client's publish with an id. */
@@ -397,12 +394,11 @@ static int publish_with_history(struct worker *w, const char *channel,
 
 	if (!history_on(w) || !redis_bridge_history_ok(w->redis) || !text)
 		return -1;
-	rc = t ? redis_bridge_history_publish(w->redis, channel, kind, text,
-					      strlen(text),
-					      on_client_published, t)
-	       : redis_bridge_history_publish(w->redis, channel, kind, text,
-					      strlen(text),
-					      on_published_quietly, NULL);
+	rc = redis_bridge_history_publish(w->redis, channel, kind, text,
+					  strlen(text),
+					  t ? on_client_published
+					    : on_published_quietly,
+					  t);
 	if (!rc)
 		w->metrics.history_writes++;
 	return rc;
@@ -414,9 +410,7 @@ static void route_client_publish(struct worker *w, struct hub_session *s,
 				 const struct route_target *t, json_t *data,
 				 json_t *id)
 {
-	json_t *env = json_pack("{s:s, s:O}", "from", s->client_id, "data",
-				data ? data : json_null());
-	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+	char *text = message_envelope_text(s->client_id, data);
 	struct history_ticket *ticket = NULL;
 
 	if (router_client_refused(w, s, t, text, id))
@@ -437,7 +431,6 @@ static void route_client_publish(struct worker *w, struct hub_session *s,
 	deliver_channel_message(w, t->name, s->client_id, data, s, id);
 done:
 	free(text);
-	json_decref(env);
 }
 
 struct stored_publish {
