@@ -7,32 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald, connectReady, closeAll, httpGet, httpPost } from './harness.mjs';
-import { startRedis, RespClient, waitRedisState, stopAll, noRateLimitArgs, seqBefore } from './redis-harness.mjs';
+import { historyWorld, waitRedisState, stopAll, seqBefore } from './redis-harness.mjs';
 import { signJwt, nowSec } from './security-harness.mjs';
 
-let redis;
-let pub;
-let extra;
-
-before(async () => {
-  redis = await startRedis();
-  pub = await RespClient.connect(redis.port);
-  extra = await noRateLimitArgs();
-});
-
-after(async () => {
-  if (pub) pub.close();
-  if (redis) await redis.kill();
-});
-
-async function node(args = [], id = 'hreq') {
-  const h = await startHerald({ args: ['--redis-url', redis.url, '--node-id', id, ...extra, ...args] });
-  await waitRedisState(h, 'connected');
-  return h;
-}
-
-const fcall = async (channel, payload) =>
-  String(await pub.command('FCALL', 'herald_publish', '1', `herald:stream:${channel}`, payload));
+const world = historyWorld('hreq');
+const { node, fcall } = world;
 
 /** Sends a history request and returns its reply (redis state frames skipped). */
 async function history(c, channel, limit, id = 'h') {
@@ -175,7 +154,7 @@ test('bad input: limit, channel, grant, history off; HTTP 400 and 401', async ()
 });
 
 test('without Redis: the node\'s ring, the same answer; then a gapless subscribe', async () => {
-  const h = await startHerald({ args: ['--redis-url', 'none', '--history-size', '5', ...extra] });
+  const h = await startHerald({ args: ['--redis-url', 'none', '--history-size', '5', ...world.extra] });
   try {
     const c = await connectReady(h.url, '/ws/frank');
     const empty = await history(c, 'ring', 5);

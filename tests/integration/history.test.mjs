@@ -9,32 +9,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHerald, connectReady, closeAll, waitFor, sleep, httpPost } from './harness.mjs';
 import {
-  startRedis, RespClient, waitRedisState, stopAll, noRateLimitArgs, seqBefore,
+  historyWorld, waitRedisState, stopAll, seqBefore,
 } from './redis-harness.mjs';
 
-let redis;
-let pub;
-let extra;
-
-before(async () => {
-  redis = await startRedis();
-  pub = await RespClient.connect(redis.port);
-  extra = await noRateLimitArgs();
-});
-
-after(async () => {
-  if (pub) pub.close();
-  if (redis) await redis.kill();
-});
-
-async function node(args = [], id = 'hist') {
-  const h = await startHerald({ args: ['--redis-url', redis.url, '--node-id', id, ...extra, ...args] });
-  await waitRedisState(h, 'connected');
-  return h;
-}
-
-const fcall = async (channel, payload) =>
-  String(await pub.command('FCALL', 'herald_publish', '1', `herald:stream:${channel}`, payload));
+const world = historyWorld('hist');
+const { node, fcall } = world;
 
 /** Reads frames until pred(frame) says stop; returns what it read (redis state frames left out). */
 async function readUntil(c, pred, timeoutMs = 10000) {
@@ -90,7 +69,7 @@ test('resume while another client publishes on another node: every message once,
     for (let i = 1; i < all.length; i++) assert.ok(seqBefore(all[i - 1].seq, all[i].seq), `seq order at ${i}`);
     await again.expectNone(200);
     // one stream entry per message, whatever the number of nodes (history-size 100, MAXLEN ~)
-    assert.ok(Number(await pub.command('XLEN', 'herald:stream:live')) >= 100);
+    assert.ok(Number(await world.pub.command('XLEN', 'herald:stream:live')) >= 100);
     await closeAll(again, writer);
   } finally {
     await stopAll(a, b);
@@ -138,7 +117,7 @@ test('resync when the history no longer reaches back: trimmed, and a flushed Red
     assert.equal(ok.recovered, true);
     await d.expectNone(200);
     // Redis loses everything: never a silent gap
-    await pub.command('FLUSHALL');
+    await world.pub.command('FLUSHALL');
     await fcall('trim', '"after flush"');
     const e = await connectReady(h.url, '/ws/e');
     const gone = await subscribeSince(e, 'trim', lastSeq);
@@ -155,7 +134,7 @@ test('quiet past --history-ttl: no resync for a client that missed nothing; expi
   const h = await node(['--history-ttl', '1'], 'ttl');
   try {
     const seq = await fcall('quiet', '"only"');
-    await waitFor(async () => Number(await pub.command('EXISTS', 'herald:stream:quiet')) === 0, 5000,
+    await waitFor(async () => Number(await world.pub.command('EXISTS', 'herald:stream:quiet')) === 0, 5000,
       { what: 'the stream expires' });
     const c = await connectReady(h.url, '/ws/q');
     const reply = await subscribeSince(c, 'quiet', seq);
@@ -168,7 +147,7 @@ test('quiet past --history-ttl: no resync for a client that missed nothing; expi
     // missed messages that expired: resync
     await fcall('quiet', '"a"');
     await fcall('quiet', '"b"');
-    await waitFor(async () => Number(await pub.command('EXISTS', 'herald:stream:quiet')) === 0, 5000,
+    await waitFor(async () => Number(await world.pub.command('EXISTS', 'herald:stream:quiet')) === 0, 5000,
       { what: 'the stream expires again' });
     const d = await connectReady(h.url, '/ws/d');
     const r = await subscribeSince(d, 'quiet', seq);
@@ -195,11 +174,11 @@ test('the node heals its subscribers\' gap when its own Redis link drops and ret
     })();
     await waitFor(() => sub.queue.length > 50, 5000, { what: 'some messages before the drop' });
     // only node A's links (herald names them herald:<node>:<worker>-sub/-cmd)
-    const list = String(await pub.command('CLIENT', 'LIST'));
+    const list = String(await world.pub.command('CLIENT', 'LIST'));
     let killed = 0;
     for (const line of list.split('\n')) {
       const m = line.match(/id=(\d+) .*name=herald:heal-a:/);
-      if (m) killed += Number(await pub.command('CLIENT', 'KILL', 'ID', m[1]));
+      if (m) killed += Number(await world.pub.command('CLIENT', 'KILL', 'ID', m[1]));
     }
     assert.equal(killed, 2, list);
     await sending;
@@ -235,7 +214,7 @@ test('a replay larger than the session\'s queue is paginated as the client reads
 });
 
 test('without Redis: the ring resumes the same way; a restart is a new epoch (resync)', async () => {
-  let h = await startHerald({ args: ['--redis-url', 'none', '--max-queue', '2048', ...extra] });
+  let h = await startHerald({ args: ['--redis-url', 'none', '--max-queue', '2048', ...world.extra] });
   try {
     const c = await connectReady(h.url, '/ws/r');
     const start = (await subscribeSince(c, 'ring')).seq;
@@ -261,7 +240,7 @@ test('without Redis: the ring resumes the same way; a restart is a new epoch (re
     const lastSeq = got[50].seq;
     await closeAll(again, w);
     await h.stop();
-    h = await startHerald({ args: ['--redis-url', 'none', ...extra] });
+    h = await startHerald({ args: ['--redis-url', 'none', ...world.extra] });
     const after = await connectReady(h.url, `/ws/r?channels=ring&since=ring:${lastSeq}`);
     const rs = await after.nextJson();
     assert.deepEqual([rs.type, rs.channel, rs.reason], ['resync', 'ring', 'epoch']);

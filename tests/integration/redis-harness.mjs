@@ -11,7 +11,8 @@ import { execFile, spawn } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import assert from 'node:assert/strict';
-import { freePort, registerChild, runHerald, httpGet, waitFor, sleep } from './harness.mjs';
+import { before, after } from 'node:test';
+import { freePort, registerChild, runHerald, httpGet, waitFor, sleep, startHerald } from './harness.mjs';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 export const REDIS_CLI = process.env.REDIS_CLI || 'redis-cli';
@@ -308,4 +309,33 @@ export async function stopAll(...hs) {
   const errs = [];
   for (const h of hs.flat()) if (h) await h.stop().catch((e) => errs.push(e));
   if (errs.length) throw errs[0];
+}
+
+/**
+ * The world of the history tests: one redis-server and a RESP client on it
+ * for the whole file (before/after hooks registered here), node(args, id)
+ * starting a herald on it that is connected, and fcall(channel, payload)
+ * publishing through herald_publish as a backend would (returns the seq).
+ */
+export function historyWorld(defaultId) {
+  const world = { redis: null, pub: null, extra: [] };
+  before(async () => {
+    world.redis = await startRedis();
+    world.pub = await RespClient.connect(world.redis.port);
+    world.extra = await noRateLimitArgs();
+  });
+  after(async () => {
+    if (world.pub) world.pub.close();
+    if (world.redis) await world.redis.kill();
+  });
+  world.node = async (args = [], id = defaultId) => {
+    const h = await startHerald({
+      args: ['--redis-url', world.redis.url, '--node-id', id, ...world.extra, ...args],
+    });
+    await waitRedisState(h, 'connected');
+    return h;
+  };
+  world.fcall = async (channel, payload) =>
+    String(await world.pub.command('FCALL', 'herald_publish', '1', `herald:stream:${channel}`, payload));
+  return world;
 }
