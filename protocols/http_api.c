@@ -155,8 +155,8 @@ static int http_health(struct lws *wsi, struct worker *w)
 		wsi, w->draining ? 503 : 200,
 		json_pack("{s:s, s:s, s:I}", "status",
 			  w->draining ? "draining" : "healthy", "redis",
-			  worker_redis_state(w), "connections",
-			  (json_int_t)hub_session_count(w->hub)));
+			  node_redis_state(w->node), "connections",
+			  (json_int_t)node_sessions(w->node)));
 }
 
 static int http_metrics(struct lws *wsi, struct worker *w)
@@ -165,7 +165,7 @@ static int http_metrics(struct lws *wsi, struct worker *w)
 	struct metrics_view v;
 	size_t n;
 
-	worker_metrics_view(w, &v);
+	node_metrics_view(w->node, w, &v);
 	n = metrics_render_prometheus(&v, text, sizeof(text));
 	return http_respond(wsi, 200, "text/plain; version=0.0.4", text, n, 0);
 }
@@ -174,7 +174,7 @@ static int http_stats(struct lws *wsi, struct worker *w)
 {
 	struct metrics_view v;
 
-	worker_metrics_view(w, &v);
+	node_metrics_view(w->node, w, &v);
 	return http_respond_json(wsi, 200, metrics_render_json(&v));
 }
 
@@ -569,7 +569,7 @@ int http_api_confirm_upgrade(struct lws *wsi)
 
 	if (n > 0 && !strcasecmp(up, "websocket"))
 		return 0;
-	worker_of(wsi)->metrics.refused_total++;
+	metric_add(&worker_of(wsi)->metrics.refused_total, 1);
 	log_msg(LOG_INFO, "http", "refused upgrade to '%s'",
 		n > 0 ? (strcasecmp(up, "h2c") ? "other" : "h2c") : "unknown");
 	return -1;

@@ -55,7 +55,7 @@ static struct admission_policy ws_policy(struct worker *w)
 		.token_secret = w->cfg->token_secret,
 		.allowed_origins = w->cfg->allowed_origins,
 		.max_sessions = w->cfg->session_limit,
-		.sessions = hub_session_count(w->hub),
+		.sessions = node_sessions(w->node), /* the node's limit */
 		.draining = w->draining,
 	};
 
@@ -72,7 +72,7 @@ static int ws_filter(struct lws *wsi)
 	ws_request_gather(wsi, &r);
 	if (!admission_check(&policy, &r.req, &res))
 		return 0;
-	w->metrics.refused_total++;
+	metric_add(&w->metrics.refused_total, 1);
 	admission_log_refusal(&res);
 	http_api_refuse_upgrade(wsi, res.status, res.error);
 	return -1;
@@ -122,7 +122,9 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 	if (hub_session_open(w->hub, &pss->hub, res.client_id))
 		return -1;
 	pss->opened = 1;
-	w->metrics.connections_total++;
+	node_session_add(w->node, 1);
+	worker_publish_gauges(w);
+	metric_add(&w->metrics.connections_total, 1);
 
 	{
 		struct ws_subscribe_ctx ctx = { wsi, &r };
@@ -176,7 +178,7 @@ static int ws_receive(struct lws *wsi, struct ws_session *pss,
 	case REASSEMBLY_MORE:
 		return 0;
 	case REASSEMBLY_TOO_BIG:
-		w->metrics.oversize_closes++;
+		metric_add(&w->metrics.oversize_closes, 1);
 		log_msg(LOG_INFO, "ws",
 			"closing client_id=%s: message over %zu bytes (1009)",
 			pss->hub.client_id, max);
@@ -217,8 +219,8 @@ static int ws_flush(struct lws *wsi, struct ws_session *pss)
 			return -1;
 		}
 		if (!f->ping) { /* pings are counted as pings_sent */
-			w->metrics.messages_out++;
-			w->metrics.bytes_out += f->len;
+			metric_add(&w->metrics.messages_out, 1);
+			metric_add(&w->metrics.bytes_out, f->len);
 		}
 		frame_queue_pop(q);
 	}
@@ -314,6 +316,8 @@ static void ws_closed(struct lws *wsi, struct ws_session *pss)
 		router_session_closed(w, &pss->hub);
 		hub_session_close(w->hub, &pss->hub);
 		pss->opened = 0;
+		node_session_add(w->node, -1);
+		worker_publish_gauges(w);
 	}
 	auth_grant_free(pss->hub.grant);
 	pss->hub.grant = NULL;

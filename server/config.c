@@ -79,6 +79,8 @@ static const struct option_def options[] = {
 	  "messages kept per channel for resume (0 disables history)" },
 	{ "history-ttl", OPT_NUMBER, "300", 1, 30L * 24 * 3600,
 	  "seconds a channel's history is kept after its last message" },
+	{ "workers", OPT_TEXT, "", 0, 0,
+	  "event loops (threads) sharing the port, 1 to 64" },
 	{ "log-level", OPT_CHOICE, "info", 0, 0, "error, warn, info or debug" },
 	{ "log-format", OPT_CHOICE, "text", 0, 0, "text or json" },
 };
@@ -90,6 +92,8 @@ static const char *default_text(const struct option_def *o)
 {
 	if (!strcmp(o->name, "node-id"))
 		return "host name + pid";
+	if (!strcmp(o->name, "workers"))
+		return "the number of cores";
 	if (!strcmp(o->name, "web-root")) /* config_default_web_root() */
 		return "./web, else <prefix>/share/herald/web when installed";
 	return o->def[0] ? o->def : "unset";
@@ -325,6 +329,16 @@ static int config_apply(struct config *cfg, const struct option_def *o,
 		cfg->history_size = (unsigned)num;
 	} else if (!strcmp(name, "history-ttl")) {
 		cfg->history_ttl = (unsigned)num;
+	} else if (!strcmp(name, "workers")) {
+		long n = 0;
+
+		if (*v && parse_long(v, 1, CONFIG_WORKERS_MAX, &n)) {
+			snprintf(why, sizeof(why),
+				 "expected a number of workers from 1 to %d",
+				 CONFIG_WORKERS_MAX);
+			goto fail;
+		}
+		cfg->workers = (unsigned)n;
 	} else if (!strcmp(name, "log-level")) {
 		if (log_level_parse(v, &cfg->log_level)) {
 			snprintf(why, sizeof(why),

@@ -55,11 +55,16 @@ struct config {
 					open-files limit (fit_fd_limit) */
 	long read_buffer;            /* lws rx buffer per session, >= 128 */
 	int heartbeat;
+	unsigned workers;            /* event loops; 0 until main.c sets the
+					default (the number of cores) */
 	unsigned history_size;       /* entries per channel; 0: no history */
 	unsigned history_ttl;        /* seconds */
 	enum log_level log_level;
 	enum log_format log_format;
 };
+
+/* --workers at most */
+#define CONFIG_WORKERS_MAX 64
 
 enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = 2 };
 

@@ -614,7 +614,7 @@ int history_heal_start(struct history *h, const char *channel,
 	r->state = RS_WAIT;
 	r->pos = pos;
 	rec->heal = r;
-	h->stats.heals++;
+	metric_add(&h->stats.heals, 1);
 	return 0;
 }
 
@@ -699,9 +699,9 @@ void history_resume_page(struct history *h, struct history_resume *r,
 						   : why == HISTORY_RECOVERED);
 		if (!r->fresh) {
 			if (why == HISTORY_RECOVERED)
-				h->stats.recovered++;
+				metric_add(&h->stats.recovered, 1);
 			else
-				h->stats.resyncs++;
+				metric_add(&h->stats.resyncs, 1);
 		}
 	}
 	if (r->fresh) {
@@ -768,9 +768,9 @@ static void resume_step(struct history *h, struct history_resume *r)
 			target_deliver(h, r, &e->seq, e->f);
 			frame_unref(e->f);
 			if (r->s)
-				h->stats.replayed++;
+				metric_add(&h->stats.replayed, 1);
 			else
-				h->stats.healed++;
+				metric_add(&h->stats.healed, 1);
 			if (!r->rec)
 				return; /* the target went away */
 		}

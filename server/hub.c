@@ -56,15 +56,22 @@ struct hub {
 	struct hub_channel *channels; /* uthash head */
 	struct frame_totals queued;   /* every session's queue together */
 	uint64_t next_session_id;
-	uint64_t epoch_ms;
-	uint64_t last_seq;
+	hub_presence_fn presence;     /* NULL: nobody asks */
+	void *presence_arg;
 };
+
+static void hub_presence(struct hub *hub, int channel, const char *name,
+			 int present)
+{
+	if (hub->presence)
+		hub->presence(hub->presence_arg, channel, name, present);
+}
 
 static void hub_ping(struct heartbeat_watch *w, void *arg)
 {
 	struct hub *hub = arg;
 
-	hub->metrics->pings_sent++;
+	metric_add(&hub->metrics->pings_sent, 1);
 	hub_deliver_session(hub, lws_container_of(w, struct hub_session, _beat),
 			    hub->ping);
 }
@@ -76,11 +83,11 @@ static void hub_expire(struct heartbeat_watch *w, enum heartbeat_expiry why,
 	struct hub_session *s = lws_container_of(w, struct hub_session, _beat);
 
 	if (why == HEARTBEAT_SILENT) {
-		hub->metrics->heartbeat_drops++;
+		metric_add(&hub->metrics->heartbeat_drops, 1);
 		log_msg(LOG_INFO, "hub", "dropping client_id=%s session=%" PRIu64
 			": no answer to the heartbeat", s->client_id, s->id);
 	} else {
-		hub->metrics->close_deadline_drops++;
+		metric_add(&hub->metrics->close_deadline_drops, 1);
 		log_msg(LOG_INFO, "hub", "dropping client_id=%s session=%" PRIu64
 			": close (%u) not finished within %d ms", s->client_id,
 			s->id, s->close_code, HUB_CLOSE_GRACE_MS);
@@ -94,7 +101,7 @@ static const struct heartbeat_ops hub_heartbeat_ops = {
 };
 
 struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
-		       struct metrics *metrics, uint64_t epoch_ms)
+		       struct metrics *metrics)
 {
 	struct hub *hub = calloc(1, sizeof(*hub));
 
@@ -103,7 +110,6 @@ struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
 	hub->ops = *ops;
 	hub->limits = *lim;
 	hub->metrics = metrics;
-	hub->epoch_ms = epoch_ms;
 	hub->next_session_id = 1;
 	hub->beat = heartbeat_create(lim->heartbeat_s, &hub_heartbeat_ops, hub,
 				     hub_now_ms());
@@ -113,6 +119,12 @@ struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
 		return NULL;
 	}
 	return hub;
+}
+
+void hub_set_presence(struct hub *hub, hub_presence_fn fn, void *arg)
+{
+	hub->presence = fn;
+	hub->presence_arg = arg;
 }
 
 void hub_destroy(struct hub *hub)
@@ -156,6 +168,7 @@ int hub_session_open(struct hub *hub, struct hub_session *s,
 			return -1;
 		memcpy(c->id, client_id, len + 1);
 		HASH_ADD_KEYPTR(hh, hub->clients, c->id, len, c);
+		hub_presence(hub, 0, c->id, 1);
 	}
 	s->_client = c;
 	s->client_id = c->id;
@@ -175,6 +188,7 @@ static void hub_subscription_free(struct hub *hub, struct hub_subscription *sub)
 	lws_dll2_remove(&sub->in_session);
 	free(sub);
 	if (!ch->subs.count) {
+		hub_presence(hub, 1, ch->name, 0);
 		HASH_DEL(hub->channels, ch);
 		free(ch);
 	}
@@ -199,6 +213,7 @@ void hub_session_close(struct hub *hub, struct hub_session *s)
 	s->_client = NULL;
 	s->client_id = "";
 	if (!c->sessions.count) {
+		hub_presence(hub, 0, c->id, 0);
 		HASH_DEL(hub->clients, c);
 		free(c);
 	}
@@ -320,6 +335,7 @@ int hub_subscribe(struct hub *hub, struct hub_session *s, const char *channel)
 		}
 		snprintf(ch->name, sizeof(ch->name), "%s", channel);
 		HASH_ADD_STR(hub->channels, name, ch);
+		hub_presence(hub, 1, ch->name, 1);
 	}
 	sub->channel = ch;
 	sub->session = s;
@@ -336,12 +352,6 @@ int hub_unsubscribe(struct hub *hub, struct hub_session *s,
 	if (sub)
 		hub_subscription_free(hub, sub);
 	return 0;
-}
-
-void hub_next_seq(struct hub *hub, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "%" PRIu64 "-%" PRIu64, hub->epoch_ms,
-		 ++hub->last_seq);
 }
 
 /* What a queue of count frames holding bytes of payload costs. */
@@ -367,8 +377,8 @@ static void hub_slow_consumer(struct hub *hub, struct hub_session *s,
 {
 	struct frame_queue *q = &s->queue;
 
-	hub->metrics->drops += q->count + lost;
-	hub->metrics->slow_consumers++;
+	metric_add(&hub->metrics->drops, q->count + lost);
+	metric_add(&hub->metrics->slow_consumers, 1);
 	log_msg(LOG_WARN, "hub",
 		"slow consumer closed client_id=%s session=%" PRIu64
 		" queued_frames=%" PRIu32 " queued_cost=%zu %s=%zu",
@@ -432,7 +442,7 @@ static void hub_shed(struct hub *hub, size_t need)
 
 		while (hub_queued_cost(hub) > target &&
 		       (s = hub_largest_holder(hub))) {
-			hub->metrics->memory_sheds++;
+			metric_add(&hub->metrics->memory_sheds, 1);
 			hub_slow_consumer(hub, s, "memory_budget", budget, 0);
 		}
 		return;
@@ -450,7 +460,7 @@ static void hub_shed(struct hub *hub, size_t need)
 	lws_end_foreach_dll(d);
 	qsort(all, n, sizeof(*all), hub_holder_cmp);
 	for (size_t i = 0; i < n && hub_queued_cost(hub) > target; i++) {
-		hub->metrics->memory_sheds++;
+		metric_add(&hub->metrics->memory_sheds, 1);
 		hub_slow_consumer(hub, all[i].s, "memory_budget", budget, 0);
 	}
 	free(all);
@@ -525,7 +535,7 @@ unsigned hub_deliver_session(struct hub *hub, struct hub_session *s,
 	if (hub_check_output_limit(hub, s, f))
 		return 0;
 	if (frame_queue_push(&s->queue, f)) {
-		hub->metrics->drops++;
+		metric_add(&hub->metrics->drops, 1);
 		log_msg(LOG_ERROR, "hub", "out of memory queueing for client_id=%s",
 			s->client_id);
 		return 0;

@@ -96,9 +96,17 @@ static inline uint64_t hub_now_ms(void)
 	return (uint64_t)lws_now_usecs() / 1000;
 }
 
-/* New empty hub; NULL on OOM. epoch_ms stamps channel seqs (see hub_seq). */
+/* New empty hub; NULL on OOM. */
 struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
-		       struct metrics *metrics, uint64_t epoch_ms);
+		       struct metrics *metrics);
+
+/* Told when a client id gets its first session here (channel 0, present
+ * 1) or loses its last (present 0), and when a channel gets its first
+ * subscriber here or loses its last (channel 1): the node counts distinct
+ * names over its workers (node.h). */
+typedef void (*hub_presence_fn)(void *arg, int channel, const char *name,
+				int present);
+void hub_set_presence(struct hub *hub, hub_presence_fn fn, void *arg);
 
 /* Frees clients and channels; every session must be closed first. */
 void hub_destroy(struct hub *hub);
@@ -178,14 +186,6 @@ void hub_hold(struct hub *hub, struct hub_session *s, const char *channel,
 
 /* The channel's local subscriber set, or NULL when nobody here listens. */
 struct hub_channel *hub_channel_find(struct hub *hub, const char *channel);
-
-/*
- * Next channel-message seq in this node's numbering: "<epoch_ms>-<n>".
- * One counter serves every channel, so a channel's seqs increase strictly
- * (with gaps, like Redis Stream ids) and never restart while the node runs,
- * even when a channel loses its last subscriber and is forgotten.
- */
-void hub_next_seq(struct hub *hub, char *out, size_t outlen);
 
 /* Queue f on one session / every session / every session of client_id /
  * every subscriber of ch (but the held ones). f keeps the caller's reference. Each returns

@@ -103,8 +103,12 @@ static void listener_on_backoff(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_io_start(loop, &l->readable);
 }
 
-/* A socket bound to ai and listening; -1 with the reason in err. */
-static int listener_open(const struct addrinfo *ai, char *err, size_t errlen)
+/*
+ * A socket bound to ai and, unless probe, listening; -1 with the reason
+ * in err. reuseport joins the node's other workers on the port.
+ */
+static int listener_open(const struct addrinfo *ai, int reuseport, int probe,
+			 char *err, size_t errlen)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 					      SOCK_CLOEXEC,
@@ -113,18 +117,20 @@ static int listener_open(const struct addrinfo *ai, char *err, size_t errlen)
 
 	if (fd < 0)
 		goto fail;
-	/*
-	 * No SO_REUSEPORT while one worker listens: it would let a second
-	 * herald started by mistake on the same port share it silently
-	 * instead of failing at start.
-	 */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)))
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
+	    (reuseport &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on))))
 		goto fail;
 	if (ai->ai_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)))
 		goto fail;
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) ||
-	    listen(fd, LISTENER_BACKLOG))
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen))
+		goto fail;
+	if (probe) {
+		close(fd);
+		return 0;
+	}
+	if (listen(fd, LISTENER_BACKLOG))
 		goto fail;
 	return fd;
 fail:
@@ -134,11 +140,29 @@ fail:
 	return -1;
 }
 
+/*
+ * Opens the first socket of res that binds (for "0.0.0.0", IPv6 first);
+ * -1 with the reason in err.
+ */
+static int listener_open_any(struct addrinfo *res, int any, int reuseport,
+			     int probe, char *err, size_t errlen)
+{
+	int fd = -1;
+
+	for (int pass = 0; pass < 2 && fd < 0; pass++)
+		for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
+			if (!any || (pass == 0) == (ai->ai_family == AF_INET6))
+				fd = listener_open(ai, reuseport, probe, err,
+						   errlen);
+	return fd;
+}
+
 struct listener *listener_create(struct ev_loop *loop, const char *host,
-				 int port, listener_accept_fn fn, void *arg,
+				 int port, enum listener_share share,
+				 listener_accept_fn fn, void *arg,
 				 char *err, size_t errlen)
 {
-	struct addrinfo hints, *res = NULL, *ai;
+	struct addrinfo hints, *res = NULL;
 	struct listener *l;
 	char service[16];
 	int any = !strcmp(host, "0.0.0.0"), rc;
@@ -160,11 +184,19 @@ struct listener *listener_create(struct ev_loop *loop, const char *host,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	l->fd = -1;
-	for (int pass = 0; pass < 2 && l->fd < 0; pass++)
-		for (ai = res; ai && l->fd < 0; ai = ai->ai_next)
-			if (!any || (pass == 0) == (ai->ai_family == AF_INET6))
-				l->fd = listener_open(ai, err, errlen);
+	/*
+	 * SO_REUSEPORT lets any socket of the same user with the option join
+	 * the port, a second herald started by mistake included. One worker
+	 * goes without it; the first of several first binds without it once,
+	 * so that a port someone holds, with or without the option, fails
+	 * the start as it does with one worker.
+	 */
+	l->fd = share == LISTENER_SHARE_FIRST
+			? listener_open_any(res, any, 0, 1, err, errlen)
+			: 0;
+	if (l->fd == 0)
+		l->fd = listener_open_any(res, any, share != LISTENER_ALONE, 0,
+					  err, errlen);
 	freeaddrinfo(res);
 	if (l->fd < 0) {
 		free(l);

@@ -1,19 +1,21 @@
 /*
  * main — herald's process: the configuration, the open-files limit, the
- * signals, and the workers' lives (start, run, drain, stop). Everything of
- * an event loop belongs to its worker (server/worker.c).
+ * signals, and the node's life (its workers start, run, drain, stop).
+ * Everything of an event loop belongs to its worker (server/worker.c),
+ * and what the workers share to the node (server/node.c).
  *
- * Thread: the main thread runs the one worker today. The only global
- * mutable state is the pointer the signal handler uses to ask the worker
- * to stop (worker_request_stop() is async-signal-safe); it is cleared
- * before the worker is destroyed.
+ * Thread: the main thread starts the workers' threads with SIGTERM and
+ * SIGINT blocked, so that no worker is interrupted, then waits for one of
+ * them with sigwait() and stops the node: no signal handler, no global
+ * mutable state.
  */
 #include "config.h"
 #include "log.h"
+#include "node.h"
 #include "service_notify.h"
-#include "worker.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +25,6 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#include <unistd.h>
-
-static struct worker *volatile signal_target;
-
-static void on_stop_signal(int sig)
-{
-	struct worker *w = signal_target;
-
-	(void)sig;
-	if (w)
-		worker_request_stop(w);
-}
 
 /*
  * rand() draws the Redis reconnect jitter: seeded per process, or every
@@ -50,17 +40,21 @@ static void seed_rand(void)
 	srand(seed);
 }
 
-static void install_signals(void)
+/* SIGTERM and SIGINT wait for sigwait(); SIGPIPE is ignored (a peer gone
+ * mid-write is an error return, not a death). Before any thread starts,
+ * which then inherits the mask. */
+static void block_signals(sigset_t *stop)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(stop);
+	sigaddset(stop, SIGTERM);
+	sigaddset(stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, stop, NULL);
 }
 
 /* open files beside the sessions when --max-connections sets the limit */
@@ -201,9 +195,11 @@ static void fit_memory_budget(struct config *cfg)
 int main(int argc, char **argv, char **envp)
 {
 	static struct config cfg;
-	static struct worker w;
+	static struct node node;
+	sigset_t stop;
 	rlim_t fd_limit;
 	char err[512];
+	int sig;
 
 	switch (config_parse(&cfg, argc, argv, envp, stdout, err, sizeof(err))) {
 	case CONFIG_EXIT_OK:
@@ -218,35 +214,41 @@ int main(int argc, char **argv, char **envp)
 		fprintf(stderr, "herald: %s\n", err);
 		return 2;
 	}
+	if (!cfg.workers)
+		cfg.workers = node_default_workers();
 	seed_rand();
 	log_configure(cfg.log_level, cfg.log_format);
 	log_route_lws();
 	fd_limit = fit_fd_limit(cfg.max_connections);
 	fit_memory_budget(&cfg);
+	block_signals(&stop);
 
-	if (worker_init(&w, &cfg, 0))
+	if (node_init(&node, &cfg, cfg.workers))
 		return 1;
-	/* before the loop runs: admission reads it from the first upgrade */
+	/* before the loops run: admission reads it from the first upgrade */
 	fit_session_limit(&cfg, fd_limit);
-	signal_target = &w;
-	install_signals();
+	if (node_start(&node)) {
+		node_stop(&node);
+		node_destroy(&node);
+		return 1;
+	}
 	log_msg(LOG_INFO, "main",
-		"herald listening on %s:%d (%s) node=%s web_root=%s redis=%s "
-		"session_limit=%ld memory_budget=%ld",
+		"herald listening on %s:%d (%s) node=%s workers=%u web_root=%s "
+		"redis=%s session_limit=%ld memory_budget=%ld",
 		cfg.host, cfg.port, cfg.tls_cert ? "wss/https" : "ws/http",
-		cfg.node_id,
+		cfg.node_id, cfg.workers,
 		cfg.web_root ? cfg.web_root : "none",
 		cfg.redis.kind == REDIS_NONE ? "none"
 		: cfg.redis.kind == REDIS_UNIX ? cfg.redis.path : cfg.redis.host,
 		cfg.session_limit, cfg.memory_budget);
 	service_notify_ready();
 
-	worker_run(&w);
+	while (sigwait(&stop, &sig))
+		;
+	log_msg(LOG_INFO, "main", "%s: draining", strsignal(sig));
 	service_notify_stopping();
-	worker_drain(&w);
-
-	signal_target = NULL;
-	worker_destroy(&w);
+	node_stop(&node);
+	node_destroy(&node);
 	log_msg(LOG_INFO, "main", "herald stopped");
 	return 0;
 }

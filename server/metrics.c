@@ -75,6 +75,8 @@ static const struct counter_def counters[] = {
 		"client and HTTP messages refused while the queues held 3/4 of --memory-budget"),
 	COUNTER(publishes_unconfirmed, "herald_redis_publishes_unconfirmed_total",
 		"PUBLISHes whose Redis link was lost before Redis confirmed them"),
+	COUNTER(bus_refused, "herald_worker_queue_refusals_total",
+		"messages refused because a worker's cross-worker queue was full"),
 };
 
 #define COUNTER_COUNT (sizeof(counters) / sizeof(counters[0]))
@@ -85,6 +87,17 @@ static uint64_t counter_value(const struct metrics *m, size_t i)
 
 	memcpy(&v, (const char *)m + counters[i].offset, sizeof(v));
 	return v;
+}
+
+void metrics_sum(struct metrics *sum, const struct metrics *src)
+{
+	const uint64_t *from = (const uint64_t *)src;
+	uint64_t *to = (uint64_t *)sum;
+
+	_Static_assert(sizeof(struct metrics) % sizeof(uint64_t) == 0,
+		       "struct metrics holds only uint64_t counters");
+	for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
+		to[i] += metric_read(&from[i]);
 }
 
 /* Appends to buf at *used; stops (and keeps the cut clean) when full. */
@@ -150,7 +163,14 @@ size_t metrics_render_prometheus(const struct metrics_view *v, char *buf,
 		       "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
 		       counters[i].prom_name, counters[i].help,
 		       counters[i].prom_name, counters[i].prom_name,
-		       (unsigned long long)counter_value(v->counters, i));
+		       (unsigned long long)counter_value(&v->counters, i));
+	append(buf, len, &used,
+	       "# HELP herald_worker_connections open sessions per worker\n"
+	       "# TYPE herald_worker_connections gauge\n");
+	for (unsigned i = 0; i < v->workers && i < METRICS_WORKERS_MAX; i++)
+		append(buf, len, &used,
+		       "herald_worker_connections{worker=\"%u\"} %u\n", i,
+		       v->worker_sessions[i]);
 	append(buf, len, &used,
 	       "# HELP herald_redis_state Redis link state (1 for the "
 	       "current state)\n# TYPE herald_redis_state gauge\n");
@@ -178,10 +198,18 @@ json_t *metrics_render_json(const struct metrics_view *v)
 				    json_integer((json_int_t)v->memory_budget));
 		json_object_set_new(o, "session_limit",
 				    json_integer((json_int_t)v->session_limit));
+		json_object_set_new(o, "workers",
+				    json_integer((json_int_t)v->workers));
+		json_object_set_new(o, "worker_connections", json_array());
+		for (unsigned i = 0; i < v->workers &&
+				     i < METRICS_WORKERS_MAX; i++)
+			json_array_append_new(
+				json_object_get(o, "worker_connections"),
+				json_integer(v->worker_sessions[i]));
 	}
 	for (size_t i = 0; o && i < COUNTER_COUNT; i++)
 		json_object_set_new(
 			o, counters[i].json_name,
-			json_integer((json_int_t)counter_value(v->counters, i)));
+			json_integer((json_int_t)counter_value(&v->counters, i)));
 	return o;
 }

@@ -1,9 +1,11 @@
 /*
  * metrics — herald's counters and their renderings (Prometheus text, JSON).
  *
- * Each worker owns one struct metrics and bumps it on its own thread without
- * atomics; readers on the same thread (the HTTP API, $sys) render a
- * metrics_view assembled from the counters and the hub's gauges.
+ * Each worker owns one struct metrics and is its only writer: metric_add()
+ * is a plain add published with relaxed atomic stores, so that any worker
+ * can read every worker's counters (metric_read) and render the node's
+ * figures (node_metrics_view: the HTTP API, $sys) without a lock and
+ * without a locked instruction on the hot path (docs/design.md, "Workers").
  */
 #ifndef HERALD_METRICS_H
 #define HERALD_METRICS_H
@@ -41,11 +43,39 @@ struct metrics {
 	uint64_t memory_sheds;        /* slow consumers shed for the memory budget */
 	uint64_t overloaded;          /* messages refused: memory budget */
 	uint64_t publishes_unconfirmed; /* PUBLISHes lost with a Redis link */
+	uint64_t bus_refused;         /* messages refused: a worker's inbox
+					 was full (server/bus.h) */
 };
+
+/* Adds n to one of this worker's own counters (c is in its struct
+ * metrics): one writer, so a load and a store, each atomic, suffice. */
+static inline void metric_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+/* Sets a gauge of this worker's own (one writer). */
+static inline void metric_set(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, v, __ATOMIC_RELAXED);
+}
+
+/* Reads any worker's counter or gauge from any thread. */
+static inline uint64_t metric_read(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* Adds every counter of src (any worker's, read with metric_read) to sum. */
+void metrics_sum(struct metrics *sum, const struct metrics *src);
+
+/* Workers whose sessions /metrics lists one by one (worker="i"). */
+#define METRICS_WORKERS_MAX 64
 
 /* Everything the renderers show. */
 struct metrics_view {
-	const struct metrics *counters;
+	struct metrics counters;      /* every worker's, summed */
 	const char *node_id;
 	unsigned sessions;
 	unsigned clients;
@@ -55,6 +85,8 @@ struct metrics_view {
 	size_t memory_budget;         /* its bound; 0: none */
 	long session_limit;           /* upgrades past it get 503 */
 	double uptime_seconds;
+	unsigned workers;             /* --workers */
+	unsigned worker_sessions[METRICS_WORKERS_MAX]; /* each one's sessions */
 };
 
 /* Prometheus text exposition into buf; returns bytes written (truncated

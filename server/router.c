@@ -35,6 +35,7 @@
 #include "rate.h"
 #include "redis.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,22 +65,25 @@ static unsigned channel_deliver(struct worker *w, const char *channel,
 				   f);
 }
 
-/* This node's next seq; with history on, f is kept in the ring. */
+/* This node's next seq (text, SEQ_MAX bytes, and parsed into out). */
 static void local_seq(struct worker *w, struct seq *out, char *text)
 {
-	hub_next_seq(w->hub, text, SEQ_MAX);
+	node_next_seq(w->node, text, SEQ_MAX);
 	if (seq_parse(text, strlen(text), out))
 		memset(out, 0, sizeof(*out));
 }
 
+/* Keeps f as channel's entry seq in this worker's ring (with history
+ * on; else only the seq). count: this worker stored it for the node (every
+ * worker keeps a copy of a posted message; one counts it). */
 static void local_keep(struct worker *w, const char *channel,
-		       struct seq seq, struct frame *f)
+		       struct seq seq, struct frame *f, int count)
 {
 	if (w->history &&
 	    !history_local_store(w->history, channel, seq,
 				 history_on(w) ? f : NULL, hub_now_ms()) &&
-	    history_on(w))
-		w->metrics.history_writes++;
+	    history_on(w) && count)
+		metric_add(&w->metrics.history_writes, 1);
 }
 
 /* Queues a reply on s and drops the creator's reference. */
@@ -93,7 +97,7 @@ static void router_reply(struct worker *w, struct hub_session *s,
 static void router_error(struct worker *w, struct hub_session *s,
 			 const char *code, const char *text, json_t *id)
 {
-	w->metrics.errors_sent++;
+	metric_add(&w->metrics.errors_sent, 1);
 	router_reply(w, s, message_frame_error(code, text, id));
 }
 
@@ -102,7 +106,7 @@ static void deliver_broadcast(struct worker *w, const char *from, json_t *data)
 	struct frame *f = message_frame_broadcast(from, data);
 
 	if (hub_deliver_all(w->hub, f))
-		w->metrics.broadcasts++;
+		metric_add(&w->metrics.broadcasts, 1);
 	frame_unref(f);
 }
 
@@ -115,74 +119,50 @@ static void deliver_direct(struct worker *w, const char *from, const char *to,
 		return; /* not on this node: nothing to encode */
 	f = message_frame_direct(from, data);
 	if (hub_deliver_client(w->hub, to, f))
-		w->metrics.directs++;
+		metric_add(&w->metrics.directs, 1);
 	frame_unref(f);
 }
 
-/* A client's channel message numbered by this node (no Redis, or through
- * a plain PUBLISH). A publisher s with an id is acked with the seq first. */
+/* A client's channel message from Redis without a seq (a plain PUBLISH:
+ * history is off, or Redis has no herald functions): numbered here. */
 static void deliver_channel_message(struct worker *w, const char *channel,
-				    const char *from, json_t *data,
-				    struct hub_session *s, json_t *id)
+				    const char *from, json_t *data)
 {
 	char text[SEQ_MAX];
 	struct seq seq;
 	struct frame *f;
 
 	/* nobody here and no ring to keep it in: nothing is encoded */
-	if (!history_on(w) && !hub_channel_find(w->hub, channel) && !id)
+	if (!history_on(w) && !hub_channel_find(w->hub, channel))
 		return;
 	local_seq(w, &seq, text);
-	if (s && id)
-		router_reply(w, s, message_frame_ack(id, text));
 	f = message_frame_channel(channel, from, data, text);
-	local_keep(w, channel, seq, f);
+	local_keep(w, channel, seq, f, 1);
 	if (channel_deliver(w, channel, &seq, 0, f))
-		w->metrics.publishes++;
+		metric_add(&w->metrics.publishes, 1);
 	frame_unref(f);
 }
 
-/* A channel notification: local numbering unless it came from Redis
- * without history (a backend's plain PUBLISH: no seq with history on). */
-static void notify_channel(struct worker *w, const char *channel,
-			   json_t *data, int from_redis, char *out)
-{
-	char text[SEQ_MAX];
-	struct seq seq;
-	struct frame *f;
-	int numbered = !(from_redis && history_on(w));
-
-	if (!hub_channel_find(w->hub, channel) &&
-	    !(numbered && (history_on(w) || out)))
-		return; /* nobody here and nothing to keep: no encoding */
-	if (numbered)
-		local_seq(w, &seq, text);
-	if (out)
-		memcpy(out, numbered ? text : "", numbered ? SEQ_MAX : 1);
-	f = message_frame_notification(channel, data, numbered ? text : NULL);
-	if (numbered)
-		local_keep(w, channel, seq, f);
-	if (channel_deliver(w, channel, numbered ? &seq : NULL, 0, f))
-		w->metrics.notifications++;
-	frame_unref(f);
-}
-
+/* A notification from Redis for t (or a $sys one from this worker):
+ * numbered here when it is for a channel and history is off (with history
+ * on, a backend's plain PUBLISH has no seq). */
 static void notify(struct worker *w, const struct route_target *t,
-		   json_t *data, int from_redis, char *out)
+		   json_t *data)
 {
-	char channel[ROUTE_NAME_MAX];
+	char channel[ROUTE_NAME_MAX], text[SEQ_MAX];
+	int numbered = t->kind == ROUTE_CHANNEL && !history_on(w);
 	struct frame *f;
+	struct seq seq;
 	unsigned n = 0;
 
-	if (t->kind == ROUTE_CHANNEL) {
-		notify_channel(w, t->name, data, from_redis, out);
-		return;
-	}
 	/* nothing is encoded for a target with nobody here */
-	if (t->kind == ROUTE_CLIENT && !hub_has_client(w->hub, t->name))
+	if ((t->kind == ROUTE_CLIENT && !hub_has_client(w->hub, t->name)) ||
+	    (t->kind == ROUTE_CHANNEL && !hub_channel_find(w->hub, t->name)))
 		return;
+	if (numbered)
+		local_seq(w, &seq, text);
 	route_public_name(t, channel);
-	f = message_frame_notification(channel, data, NULL);
+	f = message_frame_notification(channel, data, numbered ? text : NULL);
 	switch (t->kind) {
 	case ROUTE_BROADCAST:
 		n = hub_deliver_all(w->hub, f);
@@ -191,21 +171,25 @@ static void notify(struct worker *w, const struct route_target *t,
 		n = hub_deliver_client(w->hub, t->name, f);
 		break;
 	case ROUTE_CHANNEL:
+		if (numbered)
+			local_keep(w, t->name, seq, f, 1);
+		n = channel_deliver(w, t->name, numbered ? &seq : NULL, 0, f);
+		break;
 	case ROUTE_KEEPALIVE:
 		break;
 	}
 	if (n)
-		w->metrics.notifications++;
+		metric_add(&w->metrics.notifications, 1);
 	frame_unref(f);
 }
 
 void router_notify(struct worker *w, const struct route_target *t,
 		   json_t *data)
 {
-	notify(w, t, data, 1, NULL);
+	notify(w, t, data);
 }
 
-/* Delivers a client's message (internal target) within this node. */
+/* Delivers a client's message (internal target) from Redis here. */
 static void deliver_internal(struct worker *w, const struct route_target *t,
 			     const char *from, json_t *data)
 {
@@ -217,11 +201,165 @@ static void deliver_internal(struct worker *w, const struct route_target *t,
 		deliver_direct(w, from, t->name, data);
 		break;
 	case ROUTE_CHANNEL:
-		deliver_channel_message(w, t->name, from, data, NULL, NULL);
+		deliver_channel_message(w, t->name, from, data);
 		break;
 	case ROUTE_KEEPALIVE:
 		break;
 	}
+}
+
+/* ------------------------------------------- the node's bus (no Redis) */
+
+/*
+ * A message for every worker of the node (bus.h): its target, the figure
+ * a delivery adds to, its seq when it is a channel message, and its frame,
+ * encoded once by the worker that posted it; each worker copies the frame
+ * once when it has someone to deliver it to.
+ */
+struct router_post {
+	struct bus_msg bus;           /* first: the bus frees the block */
+	size_t counter;               /* offsetof(struct metrics, ...) */
+	struct seq seq;
+	int origin;                   /* the posting worker's index */
+	uint8_t kind;                 /* enum route_kind */
+	uint8_t has_seq;
+	char name[ROUTE_NAME_MAX];    /* client id or channel; "" */
+	uint32_t len;
+	unsigned char payload[];
+};
+
+/* One worker's delivery of a post to its own sessions. */
+static void router_on_post(const struct bus_msg *m, void *arg)
+{
+	const struct router_post *p = (const struct router_post *)m;
+	struct worker *w = arg;
+	struct frame *f = NULL;
+	unsigned n = 0;
+
+	switch (p->kind) {
+	case ROUTE_BROADCAST:
+		if (hub_session_count(w->hub) &&
+		    (f = frame_from(p->payload, p->len, 0)))
+			n = hub_deliver_all(w->hub, f);
+		break;
+	case ROUTE_CLIENT:
+		if (hub_has_client(w->hub, p->name) &&
+		    (f = frame_from(p->payload, p->len, 0)))
+			n = hub_deliver_client(w->hub, p->name, f);
+		break;
+	case ROUTE_CHANNEL:
+		/* every worker keeps it: a resume here must find it */
+		if (history_on(w) || hub_channel_find(w->hub, p->name))
+			f = frame_from(p->payload, p->len, 0);
+		local_keep(w, p->name, p->seq, f, p->origin == w->index);
+		if (f)
+			n = channel_deliver(w, p->name, &p->seq, 0, f);
+		break;
+	case ROUTE_KEEPALIVE:
+		break;
+	}
+	if (n)
+		metric_add((uint64_t *)((char *)&w->metrics + p->counter), 1);
+	frame_unref(f);
+}
+
+void router_bus_take(struct worker *w)
+{
+	bus_take(w->node->bus, (unsigned)w->index, router_on_post, w);
+}
+
+void router_presence(void *arg, int channel, const char *name, int present)
+{
+	struct worker *w = arg;
+
+	node_name_presence(w->node, channel ? NODE_CHANNEL : NODE_CLIENT, name,
+			   present);
+}
+
+/*
+ * Posts frame f (the creator's reference is dropped) for t to every
+ * worker; call between bus_post_begin() and its end, which this is.
+ * seq: the channel message's, drawn after bus_post_begin(). 0, or -1 when
+ * a worker's inbox is full or memory ran out (counted; nothing posted).
+ */
+static int router_post_end(struct worker *w, const struct route_target *t,
+			   const struct seq *seq, size_t counter,
+			   struct frame *f)
+{
+	struct router_post *p = f ? malloc(sizeof(*p) + f->len) : NULL;
+
+	if (p) {
+		memset(p, 0, sizeof(*p));
+		p->bus.bytes = sizeof(*p) + f->len;
+		p->counter = counter;
+		p->origin = w->index;
+		p->kind = (uint8_t)t->kind;
+		p->has_seq = seq != NULL;
+		if (seq)
+			p->seq = *seq;
+		snprintf(p->name, sizeof(p->name), "%s", t->name);
+		p->len = f->len;
+		memcpy(p->payload, frame_payload(f), f->len);
+	}
+	frame_unref(f);
+	if (!p) {
+		bus_post_cancel(w->node->bus);
+	} else if (bus_post_end(w->node->bus, &p->bus, (unsigned)w->index)) {
+		free(p);
+		p = NULL;
+	}
+	if (!p) {
+		metric_add(&w->metrics.bus_refused, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A message for t posted to every worker. A channel message is numbered
+ * under the bus's lock, and seq (SEQ_MAX bytes, or NULL) receives it.
+ * Only then (the post cannot be undone) may the caller ack; its own
+ * delivery follows at once (router_bus_take). from: the sender of a
+ * client's message; NULL for a notification (an HTTP publish).
+ */
+static int router_post(struct worker *w, const struct route_target *t,
+		       const char *from, json_t *data, char *seq)
+{
+	char channel[ROUTE_NAME_MAX], text[SEQ_MAX];
+	struct frame *f = NULL;
+	struct seq parsed;
+	size_t counter;
+
+	route_public_name(t, channel);
+	if (t->kind != ROUTE_CHANNEL) { /* encoded outside the lock */
+		f = !from ? message_frame_notification(channel, data, NULL)
+		    : t->kind == ROUTE_BROADCAST
+			? message_frame_broadcast(from, data)
+			: message_frame_direct(from, data);
+		counter = !from ? offsetof(struct metrics, notifications)
+			  : t->kind == ROUTE_BROADCAST
+			  ? offsetof(struct metrics, broadcasts)
+			  : offsetof(struct metrics, directs);
+		bus_post_begin(w->node->bus);
+		return router_post_end(w, t, NULL, counter, f);
+	}
+	bus_post_begin(w->node->bus);
+	local_seq(w, &parsed, text);
+	if (seq)
+		memcpy(seq, text, SEQ_MAX);
+	f = from ? message_frame_channel(t->name, from, data, text)
+		 : message_frame_notification(t->name, data, text);
+	counter = from ? offsetof(struct metrics, publishes)
+		       : offsetof(struct metrics, notifications);
+	return router_post_end(w, t, &parsed, counter, f);
+}
+
+/* router_post()'s refusal to a client (its message is not acked). */
+static void router_post_refused(struct worker *w, struct hub_session *s,
+				json_t *id)
+{
+	router_error(w, s, "overloaded", "a worker of this server is too far "
+		     "behind to take the message; try again later", id);
 }
 
 /*
@@ -327,14 +465,14 @@ static int router_client_refused(struct worker *w, struct hub_session *s,
 		router_error(w, s, "too_big", "the message with its sender "
 			     "(from) is over max-message-size", id);
 	} else if (hub_overloaded(w->hub)) {
-		w->metrics.overloaded++;
+		metric_add(&w->metrics.overloaded, 1);
 		router_error(w, s, "overloaded", "the server is over its "
 			     "memory budget; try again later", id);
 	} else if (w->cfg->fanout_limit &&
 		   rate_spend(&s->fanout, (uint64_t)w->cfg->fanout_limit,
 			      (uint64_t)len * router_recipients(w, t),
 			      (uint64_t)lws_now_usecs())) {
-		w->metrics.rate_limited++;
+		metric_add(&w->metrics.rate_limited, 1);
 		router_error(w, s, "rate_limited", "over the fan-out limit "
 			     "(bytes x recipients per second)", id);
 	} else {
@@ -343,20 +481,26 @@ static int router_client_refused(struct worker *w, struct hub_session *s,
 	return 1;
 }
 
-/* A client's broadcast or send (t internal): the checks, the ack, then
- * Redis in the envelope when it is ready, so that every node delivers it;
- * else delivery here. */
+/* A client's broadcast or send (t internal): the checks, then Redis in
+ * the envelope when it is ready, so that every node delivers it, else the
+ * bus to every worker here; the ack once it is on its way. */
 static void route_client_message(struct worker *w, struct hub_session *s,
 				 const struct route_target *t, json_t *data,
 				 json_t *id)
 {
 	char *text = message_envelope_text(s->client_id, data);
 
-	if (!router_client_refused(w, s, t, text, id)) {
+	if (router_client_refused(w, s, t, text, id))
+		goto done;
+	if (!route_via_redis(w, t, text, s, id)) {
 		router_ack(w, s, id);
-		if (route_via_redis(w, t, text, s, id))
-			deliver_internal(w, t, s->client_id, data);
+	} else if (router_post(w, t, s->client_id, data, NULL)) {
+		router_post_refused(w, s, id);
+	} else {
+		router_ack(w, s, id);
+		router_bus_take(w);
 	}
+done:
 	free(text);
 }
 
@@ -400,7 +544,7 @@ static int publish_with_history(struct worker *w, const char *channel,
 					    : on_published_quietly,
 					  t);
 	if (!rc)
-		w->metrics.history_writes++;
+		metric_add(&w->metrics.history_writes, 1);
 	return rc;
 }
 
@@ -412,6 +556,7 @@ static void route_client_publish(struct worker *w, struct hub_session *s,
 {
 	char *text = message_envelope_text(s->client_id, data);
 	struct history_ticket *ticket = NULL;
+	char seq[SEQ_MAX];
 
 	if (router_client_refused(w, s, t, text, id))
 		goto done;
@@ -428,7 +573,14 @@ static void route_client_publish(struct worker *w, struct hub_session *s,
 			router_reply(w, s, message_frame_ack(id, NULL));
 		goto done;
 	}
-	deliver_channel_message(w, t->name, s->client_id, data, s, id);
+	/* numbered by this node: the ack carries the seq, before the message */
+	if (router_post(w, t, s->client_id, data, seq)) {
+		router_post_refused(w, s, id);
+		goto done;
+	}
+	if (id)
+		router_reply(w, s, message_frame_ack(id, seq));
+	router_bus_take(w);
 done:
 	free(text);
 }
@@ -465,7 +617,7 @@ int router_publish_stored(struct worker *w, const struct route_target *t,
 	if (text && !redis_bridge_history_publish(w->redis, t->name, 'n', text,
 						  strlen(text), on_stored,
 						  sp)) {
-		w->metrics.history_writes++;
+		metric_add(&w->metrics.history_writes, 1);
 		rc = 0;
 	} else {
 		free(sp);
@@ -482,15 +634,20 @@ int router_publish(struct worker *w, const struct route_target *t,
 	if (seq)
 		seq[0] = '\0';
 	if (hub_overloaded(w->hub)) {
-		w->metrics.overloaded++;
+		metric_add(&w->metrics.overloaded, 1);
 		return -1;
 	}
 	text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (t->kind == ROUTE_CHANNEL &&
 	    !publish_with_history(w, t->name, 'n', text, NULL))
 		goto done;
-	if (route_via_redis(w, t, text, NULL, NULL))
-		notify(w, t, data, 0, seq);
+	if (route_via_redis(w, t, text, NULL, NULL)) {
+		if (router_post(w, t, NULL, data, seq)) {
+			free(text);
+			return -1;
+		}
+		router_bus_take(w);
+	}
 done:
 	free(text);
 	return 0;
@@ -509,7 +666,7 @@ static void router_redis_internal(struct worker *w, const struct route_target *t
 		route_redis_name(t, name);
 		log_msg(LOG_WARN, "redis", "dropped malformed message on %s",
 			name);
-		w->metrics.drops++;
+		metric_add(&w->metrics.drops, 1);
 	} else {
 		deliver_internal(w, t, sender, data);
 	}
@@ -558,13 +715,13 @@ static void router_redis_history(struct worker *w,
 	    (sp[1] != 'n' && sp[1] != 'm') || sp[2] != ' ') {
 		log_msg(LOG_WARN, "redis", "dropped malformed history message "
 			"on '%s'", t->name);
-		w->metrics.drops++;
+		metric_add(&w->metrics.drops, 1);
 		return;
 	}
 	if (len - n - 3 > (size_t)w->cfg->max_message_size) {
 		log_msg(LOG_WARN, "redis", "dropped %zu-byte message on '%s': "
 			"over max-message-size", len - n - 3, t->name);
-		w->metrics.drops++;
+		metric_add(&w->metrics.drops, 1);
 		return;
 	}
 	if (!hub_channel_find(w->hub, t->name))
@@ -575,12 +732,12 @@ static void router_redis_history(struct worker *w,
 	if (!f) {
 		log_msg(LOG_WARN, "redis", "dropped malformed history message "
 			"on '%s'", t->name);
-		w->metrics.drops++;
+		metric_add(&w->metrics.drops, 1);
 		return;
 	}
 	if (channel_deliver(w, t->name, &seq, 1, f))
-		sp[1] == 'm' ? w->metrics.publishes++
-			     : w->metrics.notifications++;
+		sp[1] == 'm' ? metric_add(&w->metrics.publishes, 1)
+			     : metric_add(&w->metrics.notifications, 1);
 	frame_unref(f);
 }
 
@@ -595,7 +752,7 @@ void router_redis_message(struct worker *w, const char *channel,
 		log_msg(LOG_WARN, "redis",
 			"dropped message on invalid channel '%.*s'",
 			(int)(channel_len > 64 ? 64 : channel_len), channel);
-		w->metrics.drops++;
+		metric_add(&w->metrics.drops, 1);
 		return;
 	}
 	if (t.kind == ROUTE_KEEPALIVE)
@@ -609,7 +766,7 @@ void router_redis_message(struct worker *w, const char *channel,
 			"dropped %zu-byte message on '%.*s': over "
 			"max-message-size",
 			payload_len, (int)channel_len, channel);
-		w->metrics.drops++;
+		metric_add(&w->metrics.drops, 1);
 		return;
 	}
 	if (t.internal) {
@@ -622,7 +779,7 @@ void router_redis_message(struct worker *w, const char *channel,
 		log_msg(LOG_WARN, "redis",
 			"dropped message on '%.*s': payload is not UTF-8",
 			(int)channel_len, channel);
-		w->metrics.drops++;
+		metric_add(&w->metrics.drops, 1);
 		return;
 	}
 	router_notify(w, &t, data);
@@ -645,8 +802,9 @@ void router_redis_state(struct worker *w, int ready)
 	struct frame *f;
 	json_t *o;
 
+	__atomic_store_n(&w->redis_ready, ready, __ATOMIC_RELAXED);
 	if (again)
-		w->metrics.redis_reconnects++;
+		metric_add(&w->metrics.redis_reconnects, 1);
 	if (ready)
 		w->redis_was_ready = 1;
 	o = json_pack("{s:s, s:s}", "type", "redis", "state",
@@ -698,7 +856,7 @@ static void router_on_published(void *arg, void *tag, int confirmed,
 	struct hub_session *s;
 
 	if (!confirmed && !stopping) {
-		w->metrics.publishes_unconfirmed++;
+		metric_add(&w->metrics.publishes_unconfirmed, 1);
 		if (r && (s = hub_find_session(w->hub, r->client_id,
 					       r->session)))
 			router_error(w, s, "unconfirmed",
@@ -907,7 +1065,7 @@ static int router_rate_limited(struct worker *w, struct hub_session *s,
 	case RATE_OK:
 		return 0;
 	case RATE_LIMITED:
-		w->metrics.rate_limited++;
+		metric_add(&w->metrics.rate_limited, 1);
 		/* parsed only to copy its id into the refusal */
 		message_parse(binary ? "" : (const char *)in, binary ? 0 : len,
 			      &m);
@@ -920,8 +1078,8 @@ static int router_rate_limited(struct worker *w, struct hub_session *s,
 	case RATE_ABUSE:
 		break;
 	}
-	w->metrics.rate_limited++;
-	w->metrics.rate_limit_closes++;
+	metric_add(&w->metrics.rate_limited, 1);
+	metric_add(&w->metrics.rate_limit_closes, 1);
 	log_msg(LOG_WARN, "router",
 		"closing client_id=%s: rate limit of %ld/s exceeded (1008)",
 		s->client_id, w->cfg->rate_limit);
@@ -941,7 +1099,7 @@ static int router_bytes_limited(struct worker *w, struct hub_session *s,
 	    !rate_spend(&s->bytes, (uint64_t)w->cfg->rate_limit_bytes, len,
 			(uint64_t)lws_now_usecs()))
 		return 0;
-	w->metrics.rate_limited++;
+	metric_add(&w->metrics.rate_limited, 1);
 	message_parse(binary ? "" : (const char *)in, binary ? 0 : len, &m);
 	router_reply(w, s, message_frame_error("rate_limited",
 					       "over the byte rate limit",
@@ -953,8 +1111,8 @@ static int router_bytes_limited(struct worker *w, struct hub_session *s,
 int router_client_message(struct worker *w, struct hub_session *s,
 			  const unsigned char *msg, size_t len, int binary)
 {
-	w->metrics.messages_in++;
-	w->metrics.bytes_in += len;
+	metric_add(&w->metrics.messages_in, 1);
+	metric_add(&w->metrics.bytes_in, len);
 	switch (w->cfg->rate_limit
 			? router_rate_limited(w, s, msg, len, binary)
 			: 0) {

@@ -52,10 +52,10 @@ void router_notify(struct worker *w, const struct route_target *t,
 
 /* Publishes a notification as a backend's PUBLISH would (POST
  * /api/publish): to a channel with history through herald_publish, else
- * through Redis when it is ready, else within this node. seq (SEQ_TEXT_MAX
- * bytes, or NULL) receives the seq when this node numbered it, else "".
- * 0, or -1 when refused because the node is overloaded (hub_overloaded):
- * nothing was sent. */
+ * through Redis when it is ready, else to every worker of this node. seq
+ * (SEQ_TEXT_MAX bytes, or NULL) receives the seq when this node numbered
+ * it, else "". 0, or -1 when refused because the node is overloaded
+ * (hub_overloaded, or a worker's inbox is full): nothing was sent. */
 int router_publish(struct worker *w, const struct route_target *t,
 		   json_t *data, char *seq);
 
@@ -82,5 +82,13 @@ void router_redis_message(struct worker *w, const char *channel,
 
 /* The Redis link became ready (1) or was lost (0): tell every session. */
 void router_redis_state(struct worker *w, int ready);
+
+/* Delivers what other workers (or w) posted to the node's bus to w's
+ * sessions (worker.c calls it when its inbox is woken). */
+void router_bus_take(struct worker *w);
+
+/* The hub's presence reports (hub_set_presence), with the worker as arg:
+ * the node counts distinct clients and channels. */
+void router_presence(void *arg, int channel, const char *name, int present);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * sys_channel — see sys_channel.h. Figures are per node: every node
- * publishes its own to its own subscribers, never through Redis.
+ * sys_channel — see sys_channel.h. Figures are per node: every worker
+ * publishes its node's to its own subscribers, never through Redis.
  */
 #include "sys_channel.h"
 #include "router.h"
@@ -17,7 +17,7 @@ void sys_channel_publish(struct worker *w)
 	if (!hub_channel_find(w->hub, NAMES_SYS_CHANNEL))
 		return;
 	gettimeofday(&tv, NULL);
-	worker_metrics_view(w, &v);
+	node_metrics_view(w->node, w, &v);
 	stats = metrics_render_json(&v);
 	if (!stats)
 		return;

@@ -12,19 +12,10 @@
 #include "sys_channel.h"
 
 #include <string.h>
-#include <sys/time.h>
 
 #define DRAIN_TIMEOUT_US (5 * LWS_US_PER_SEC)
 #define DRAIN_FLUSH_PASSES 4
 #define TICK_SECONDS 1.
-
-static uint64_t wall_clock_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 static void worker_on_heartbeat_tick(struct ev_loop *loop, ev_timer *t,
 				     int revents)
@@ -35,6 +26,7 @@ static void worker_on_heartbeat_tick(struct ev_loop *loop, ev_timer *t,
 	(void)revents;
 	hub_tick(w->hub, hub_now_ms());
 	history_tick(w->history, hub_now_ms());
+	worker_publish_gauges(w);
 }
 
 /* Before the loop waits: replay pages where sessions drained, reads due. */
@@ -64,39 +56,50 @@ static void worker_on_stop(struct ev_loop *loop, ev_async *a, int revents)
 	/* the flag is set already; waking the loop was the point */
 }
 
+/* Messages other workers (or this one) posted to the node's bus. */
+static void worker_on_inbox(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct worker *w = lws_container_of(a, struct worker, _inbox);
+
+	(void)loop;
+	(void)revents;
+	router_bus_take(w);
+}
+
 static void worker_on_accept(int fd, void *arg)
 {
 	transport_adopt(arg, fd);
 }
 
-int worker_init(struct worker *w, const struct config *cfg, int index)
+int worker_init(struct worker *w, struct node *node, int index)
 {
+	const struct config *cfg = node->cfg;
 	char err[256];
+	/* the node's budget, shared out: no worker can take another's */
 	struct hub_limits limits = {
 		.max_queue = (size_t)cfg->max_queue,
-		.memory_budget = (size_t)cfg->memory_budget,
+		.memory_budget = (size_t)cfg->memory_budget / node->count,
 		.max_sessions = cfg->max_connections,
 		.heartbeat_s = (unsigned)cfg->heartbeat,
 	};
 
-	w->cfg = cfg;
-	w->index = index;
-	w->started_ms = wall_clock_ms();
-	w->started_mono = lws_now_usecs();
 	struct history_limits hlim = {
 		.size = cfg->history_size,
 		.ttl_s = cfg->history_ttl,
 		.page = 100,
+		.epoch_ms = node->epoch_ms,
 	};
 
-	w->hub = hub_create(&transport_hub_ops, &limits, &w->metrics,
-			    w->started_ms);
-	hlim.epoch_ms = w->started_ms;
+	w->cfg = cfg;
+	w->node = node;
+	w->index = index;
+	w->hub = hub_create(&transport_hub_ops, &limits, &w->metrics);
 	w->history = history_create(&hlim, &router_history_ops, w);
 	if (!w->hub || !w->history) {
 		log_msg(LOG_ERROR, "worker", "out of memory");
-		return -1;
+		goto fail;
 	}
+	hub_set_presence(w->hub, router_presence, w);
 	w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
 	if (!w->loop) {
 		log_msg(LOG_ERROR, "worker", "cannot create the epoll loop");
@@ -105,7 +108,11 @@ int worker_init(struct worker *w, const struct config *cfg, int index)
 	if (transport_create(w))
 		goto fail;
 	w->listener = listener_create(w->loop, cfg->host, cfg->port,
-				      worker_on_accept, w, err, sizeof(err));
+				      node->count == 1 ? LISTENER_ALONE
+				      : index == 0 ? LISTENER_SHARE_FIRST
+						   : LISTENER_SHARE,
+				      worker_on_accept, w,
+				      err, sizeof(err));
 	if (!w->listener) {
 		log_msg(LOG_ERROR, "worker", "cannot listen on %s:%d: %s",
 			cfg->host, cfg->port, err);
@@ -130,6 +137,9 @@ int worker_init(struct worker *w, const struct config *cfg, int index)
 	ev_timer_start(w->loop, &w->_sys_tick);
 	ev_async_init(&w->_stop, worker_on_stop);
 	ev_async_start(w->loop, &w->_stop);
+	ev_async_init(&w->_inbox, worker_on_inbox);
+	ev_async_start(w->loop, &w->_inbox);
+	bus_attach(node->bus, (unsigned)index, w->loop, &w->_inbox);
 	ev_prepare_init(&w->_history_pump, worker_on_prepare);
 	ev_prepare_start(w->loop, &w->_history_pump);
 	return 0;
@@ -140,14 +150,14 @@ fail:
 
 void worker_run(struct worker *w)
 {
-	while (!w->_stop_requested)
+	while (!__atomic_load_n(&w->_stop_requested, __ATOMIC_ACQUIRE))
 		ev_run(w->loop, EVRUN_ONCE);
 }
 
 void worker_request_stop(struct worker *w)
 {
-	w->_stop_requested = 1;
-	ev_async_send(w->loop, &w->_stop); /* async-signal-safe (libev) */
+	__atomic_store_n(&w->_stop_requested, 1, __ATOMIC_RELEASE);
+	ev_async_send(w->loop, &w->_stop); /* thread- and signal-safe (libev) */
 }
 
 void worker_drain(struct worker *w)
@@ -155,7 +165,7 @@ void worker_drain(struct worker *w)
 	lws_usec_t deadline = lws_now_usecs() + DRAIN_TIMEOUT_US;
 
 	w->draining = 1;
-	log_msg(LOG_INFO, "worker", "draining %u sessions",
+	log_msg(LOG_INFO, "worker", "worker %d: draining %u sessions", w->index,
 		hub_session_count(w->hub));
 	hub_close_all(w->hub, CLOSE_SHUTDOWN);
 	while (hub_session_count(w->hub) && lws_now_usecs() < deadline)
@@ -179,6 +189,7 @@ void worker_destroy(struct worker *w)
 		ev_timer_stop(w->loop, &w->_heartbeat_tick);
 		ev_timer_stop(w->loop, &w->_sys_tick);
 		ev_async_stop(w->loop, &w->_stop);
+		ev_async_stop(w->loop, &w->_inbox);
 		ev_prepare_stop(w->loop, &w->_history_pump);
 	}
 	listener_destroy(w->listener);
@@ -194,34 +205,4 @@ void worker_destroy(struct worker *w)
 	w->history = NULL;
 	hub_destroy(w->hub);
 	w->hub = NULL;
-}
-
-void worker_metrics_view(struct worker *w, struct metrics_view *v)
-{
-	if (w->history) {
-		const struct history_stats *hs = history_stats(w->history);
-
-		w->metrics.history_replayed = hs->replayed;
-		w->metrics.resumes_recovered = hs->recovered;
-		w->metrics.resumes_resync = hs->resyncs;
-		w->metrics.gaps_healed = hs->heals;
-	}
-	v->counters = &w->metrics;
-	v->node_id = w->cfg->node_id;
-	v->sessions = hub_session_count(w->hub);
-	v->clients = hub_client_count(w->hub);
-	v->channels = hub_channel_count(w->hub);
-	v->redis_state = worker_redis_state(w);
-	v->queued_cost = hub_queued_cost(w->hub);
-	v->memory_budget = (size_t)w->cfg->memory_budget;
-	v->session_limit = w->cfg->session_limit;
-	v->uptime_seconds =
-		(double)(lws_now_usecs() - w->started_mono) / LWS_US_PER_SEC;
-}
-
-const char *worker_redis_state(struct worker *w)
-{
-	if (!w->redis)
-		return "disabled";
-	return redis_bridge_ready(w->redis) ? "connected" : "disconnected";
 }

@@ -1,8 +1,9 @@
 /*
  * fuzz_world — a worker without a network, for the fuzz targets that drive
- * the router: a real hub (no-op transport ops), zeroed metrics, a config
- * with sane limits, no Redis (w->redis = NULL: everything is delivered
- * within the node), and a few fake sessions.
+ * the router: a node of one worker (its bus included), a real hub (no-op
+ * transport ops), zeroed metrics, a config with sane limits, no Redis
+ * (w->redis = NULL: everything is delivered within the node), and a few
+ * fake sessions.
  *
  * Everything lives in one struct fuzz_world set up at the start of an input
  * and torn down at its end (world_destroy closes every session, drains
@@ -31,9 +32,8 @@
 #include "fuzz_assert.h"
 
 #define FUZZ_MAX_SESSIONS 4
-#define FUZZ_EPOCH 1700000000123ULL
-
 struct fuzz_world {
+	struct node node;
 	struct worker w;
 	struct config cfg;
 	struct hub_session s[FUZZ_MAX_SESSIONS];
@@ -84,11 +84,19 @@ static inline int world_init(struct fuzz_world *fw, long max_message_size,
 	fw->cfg.max_connections = 100;
 	fw->cfg.heartbeat = 30;
 	snprintf(fw->cfg.node_id, sizeof(fw->cfg.node_id), "fuzz-node");
+	if (node_setup(&fw->node, &fw->cfg, 1))
+		return -1;
+	fw->node.workers = &fw->w;
+	fw->w.node = &fw->node;
 	fw->w.cfg = &fw->cfg;
 	fw->w.redis = NULL;
-	fw->w.started_ms = FUZZ_EPOCH;
-	fw->w.hub = hub_create(&fuzz_ops, &lim, &fw->w.metrics, FUZZ_EPOCH);
-	return fw->w.hub ? 0 : -1;
+	fw->w.hub = hub_create(&fuzz_ops, &lim, &fw->w.metrics);
+	if (!fw->w.hub) {
+		node_teardown(&fw->node);
+		return -1;
+	}
+	hub_set_presence(fw->w.hub, router_presence, &fw->w);
+	return 0;
 }
 
 /* Opens a fake session for client_id with an optional grant (borrowed: the
@@ -185,6 +193,7 @@ static inline void world_destroy(struct fuzz_world *fw)
 	FUZZ_ASSERT(hub_channel_count(fw->w.hub) == 0);
 	hub_destroy(fw->w.hub);
 	fw->w.hub = NULL;
+	node_teardown(&fw->node);
 }
 
 #endif

@@ -47,6 +47,7 @@ CFLAGS_FUZZ="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined 
 # every core module but the process, the worker's loop and its sockets
 # (the fuzz world stands in for those), so a new module links by itself
 ROUTER_SRCS=$(ls server/*.c | grep -v -e '/main\.c$' -e '/worker\.c$' \
+	-e '/node_threads\.c$' \
 	-e '/listener\.c$' -e '/service_notify\.c$' -e '/sys_channel\.c$' | tr '\n' ' ')
 
 # The server sources each target links (compiled into it directly).

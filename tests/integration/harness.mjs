@@ -225,6 +225,10 @@ export async function startHerald({ args = [], env = {}, omit = [], port: pollPo
   }
   if (!omit.includes('--redis-url') && !has('--redis-url')) defaults.push('--redis-url', 'none');
   if (!omit.includes('--web-root') && !has('--web-root')) defaults.push('--web-root', WEB_ROOT);
+  // make test runs the suite with HERALD_TEST_WORKERS=1 and =2
+  if (process.env.HERALD_TEST_WORKERS && !has('--workers') && !omit.includes('--workers')) {
+    defaults.push('--workers', process.env.HERALD_TEST_WORKERS);
+  }
   if (port === undefined) throw new Error('startHerald: no port to poll (pass {port})');
 
   const argv = [...defaults, ...args];

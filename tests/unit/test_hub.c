@@ -1,6 +1,6 @@
 /*
  * Unit tests for server/hub.c: sessions, clients and channels of one worker,
- * local delivery, the slow-consumer policy and channel seqs.
+ * local delivery, the slow-consumer policy and presence reports.
  *
  * The transport is a fake hub_ops that records every wake/close call; the
  * counters are a zeroed struct metrics. Run under ASan: every test ends with
@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EPOCH 1700000000123ULL
 #define BIG_QUEUE (1024 * 1024)
 
 /* ---- the fake transport ---- */
@@ -87,7 +86,7 @@ static struct hub *new_hub(size_t max_queue)
 
 	memset(&rec, 0, sizeof(rec));
 	memset(&metrics, 0, sizeof(metrics));
-	hub = hub_create(&fake_ops, &lim, &metrics, EPOCH);
+	hub = hub_create(&fake_ops, &lim, &metrics);
 	CHECK(hub != NULL);
 	return hub;
 }
@@ -548,7 +547,7 @@ static void test_heartbeat_and_close_deadline(void)
 {
 	struct hub_limits lim = { .max_queue = BIG_QUEUE, .max_sessions = 10,
 				  .heartbeat_s = 2 };
-	struct hub *hub = hub_create(&fake_ops, &lim, &metrics, EPOCH);
+	struct hub *hub = hub_create(&fake_ops, &lim, &metrics);
 	struct hub_session quiet, closing;
 	uint64_t t0 = hub_now_ms();
 	struct frame *f;
@@ -691,43 +690,39 @@ static void test_session_close_releases_everything(void)
 	CHECK_NO_LEAKS();
 }
 
-/* ---- seqs ---- */
+/* ---- presence (the node counts distinct names over its workers) ---- */
 
-static void test_next_seq(void)
+static char presence_log[256];
+
+static void record_presence(void *arg, int channel, const char *name,
+			    int present)
+{
+	size_t n = strlen(presence_log);
+
+	(void)arg;
+	snprintf(presence_log + n, sizeof(presence_log) - n, "%c%s%s ",
+		 present ? '+' : '-', channel ? "#" : "", name);
+}
+
+static void test_presence(void)
 {
 	struct hub *hub = new_hub(BIG_QUEUE);
-	struct hub_session s;
-	struct hub_channel *news, *sport;
-	char seq[64];
+	struct hub_session a1, a2, b;
 
-	open_session(hub, &s, "alice");
-	CHECK_INT_EQ(hub_subscribe(hub, &s, "news"), 0);
-	CHECK_INT_EQ(hub_subscribe(hub, &s, "sport"), 0);
-	news = hub_channel_find(hub, "news");
-	sport = hub_channel_find(hub, "sport");
-
-	(void)news;
-	(void)sport;
-	hub_next_seq(hub, seq, sizeof(seq));
-	CHECK_STR_EQ(seq, "1700000000123-1");
-	hub_next_seq(hub, seq, sizeof(seq));
-	CHECK_STR_EQ(seq, "1700000000123-2");
-	/* one counter for every channel: strictly increasing, never restarting */
-	CHECK_INT_EQ(hub_unsubscribe(hub, &s, "news"), 0);
-	CHECK(hub_channel_find(hub, "news") == NULL);
-	CHECK_INT_EQ(hub_subscribe(hub, &s, "news"), 0);
-	hub_next_seq(hub, seq, sizeof(seq));
-	CHECK_STR_EQ(seq, "1700000000123-3");
-	for (int i = 4; i <= 10; i++)
-		hub_next_seq(hub, seq, sizeof(seq));
-	CHECK_STR_EQ(seq, "1700000000123-10");
-	/* a short buffer is cut, still terminated */
-	hub_next_seq(hub, seq, 6);
-	CHECK_STR_EQ(seq, "17000");
-	hub_next_seq(hub, seq, sizeof(seq));
-	CHECK_STR_EQ(seq, "1700000000123-12");
-
-	hub_session_close(hub, &s);
+	presence_log[0] = '\0';
+	hub_set_presence(hub, record_presence, NULL);
+	open_session(hub, &a1, "alice");
+	open_session(hub, &a2, "alice");   /* not a new client */
+	open_session(hub, &b, "bob");
+	CHECK_INT_EQ(hub_subscribe(hub, &a1, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "news"), 0); /* not a new channel */
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "sport"), 0);
+	CHECK_INT_EQ(hub_unsubscribe(hub, &b, "sport"), 0);
+	hub_session_close(hub, &a1);       /* alice still has a2; news has b */
+	hub_session_close(hub, &b);        /* bob and news go */
+	hub_session_close(hub, &a2);
+	CHECK_STR_EQ(presence_log,
+		     "+alice +bob +#news +#sport -#sport -#news -bob -alice ");
 	hub_destroy(hub);
 }
 
@@ -816,7 +811,7 @@ static struct hub *new_budget_hub(size_t max_queue, size_t budget)
 
 	memset(&rec, 0, sizeof(rec));
 	memset(&metrics, 0, sizeof(metrics));
-	hub = hub_create(&fake_ops, &lim, &metrics, EPOCH);
+	hub = hub_create(&fake_ops, &lim, &metrics);
 	CHECK(hub != NULL);
 	return hub;
 }
@@ -963,7 +958,7 @@ int main(void)
 	RUN(test_slow_consumer_with_one_huge_frame);
 	RUN(test_close_all);
 	RUN(test_session_close_releases_everything);
-	RUN(test_next_seq);
+	RUN(test_presence);
 	RUN(test_destroy_with_leftovers);
 	return check_exit_code();
 }

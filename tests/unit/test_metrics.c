@@ -44,6 +44,7 @@ static const struct {
 	{ "herald_overloaded_refusals_total", "overloaded", 127 },
 	{ "herald_redis_publishes_unconfirmed_total", "publishes_unconfirmed",
 	  128 },
+	{ "herald_worker_queue_refusals_total", "bus_refused", 129 },
 };
 
 #define COUNTERS (sizeof(expected) / sizeof(expected[0]))
@@ -82,7 +83,11 @@ static void setup(const char *redis_state)
 	m.memory_sheds = 126;
 	m.overloaded = 127;
 	m.publishes_unconfirmed = 128;
-	view.counters = &m;
+	m.bus_refused = 129;
+	view.counters = m;
+	view.workers = 2;
+	view.worker_sessions[0] = 1;
+	view.worker_sessions[1] = 2;
 	view.node_id = "node-a";
 	view.sessions = 3;
 	view.clients = 2;
@@ -125,6 +130,8 @@ static void test_prometheus_gauges(void)
 	CHECK_CONTAINS(buf, "\nherald_queued_bytes 4242\n");
 	CHECK_CONTAINS(buf, "\nherald_memory_budget_bytes 1073741824\n");
 	CHECK_CONTAINS(buf, "\nherald_session_limit 192\n");
+	CHECK_CONTAINS(buf, "\nherald_worker_connections{worker=\"0\"} 1\n"
+			    "herald_worker_connections{worker=\"1\"} 2\n");
 }
 
 static void test_prometheus_counters(void)
@@ -147,7 +154,7 @@ static void test_prometheus_counters(void)
 	CHECK_INT_EQ(occurrences(buf, " counter\n"), COUNTERS);
 
 	/* the full 64-bit range */
-	m.bytes_out = UINT64_MAX;
+	view.counters.bytes_out = UINT64_MAX;
 	metrics_render_prometheus(&view, buf, sizeof(buf));
 	CHECK_CONTAINS(buf, "\nherald_bytes_out_total 18446744073709551615\n");
 }
@@ -164,7 +171,9 @@ static void test_prometheus_redis_state(void)
 		metrics_render_prometheus(&view, buf, sizeof(buf));
 		CHECK_CONTAINS(buf, "\n# TYPE herald_redis_state gauge\n");
 		CHECK_INT_EQ(occurrences(buf, "herald_redis_state{"), 3);
-		CHECK_INT_EQ(occurrences(buf, "\"} 1\n"), 1);
+		CHECK_INT_EQ(occurrences(buf, "state=\"connected\"} 1\n") +
+			     occurrences(buf, "state=\"disconnected\"} 1\n") +
+			     occurrences(buf, "state=\"disabled\"} 1\n"), 1);
 		CHECK_INT_EQ(occurrences(buf, "\"} 0\n"), 2);
 		for (size_t t = 0; t < 3; t++) {
 			snprintf(line, sizeof(line),
@@ -204,7 +213,10 @@ static void test_json(void)
 		     1 << 30);
 	CHECK_INT_EQ(json_integer_value(json_object_get(o, "session_limit")),
 		     192);
-	CHECK_INT_EQ(json_object_size(o), 9 + COUNTERS);
+	CHECK_INT_EQ(json_integer_value(json_object_get(o, "workers")), 2);
+	CHECK_INT_EQ(json_integer_value(json_array_get(
+			     json_object_get(o, "worker_connections"), 1)), 2);
+	CHECK_INT_EQ(json_object_size(o), 11 + COUNTERS);
 	json_decref(o);
 }
 

@@ -1,0 +1,176 @@
+/*
+ * node — see node.h: what the workers share. Their threads' lives are in
+ * node_threads.c.
+ *
+ * A worker's figures are its own to write (metrics.h: one writer, relaxed
+ * atomics); the node's are their sum, read from any worker. The gauges a
+ * worker cannot share without a lock on its hot path (the cost of its
+ * queues) it publishes once a tick, and the asking worker adds its own
+ * live figure.
+ */
+#include "node.h"
+#include "log.h"
+#include "worker.h"
+
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* What one inbox of the bus may hold, at least and at most: a quarter of
+ * a worker's share of the memory budget in between. */
+#define NODE_INBOX_BYTES_MIN (1u << 20)
+#define NODE_INBOX_BYTES_MAX (64u << 20)
+
+unsigned node_default_workers(void)
+{
+	cpu_set_t set;
+	long online;
+	unsigned n = 0;
+
+	if (!sched_getaffinity(0, sizeof(set), &set))
+		n = (unsigned)CPU_COUNT(&set);
+	online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!n && online > 0)
+		n = (unsigned)online;
+	if (!n)
+		n = 1;
+	return n > NODE_WORKERS_MAX ? NODE_WORKERS_MAX : n;
+}
+
+static uint64_t wall_clock_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static size_t node_inbox_bytes(const struct config *cfg, unsigned count)
+{
+	size_t b = (size_t)cfg->memory_budget / count / 4;
+
+	if (b < NODE_INBOX_BYTES_MIN)
+		return NODE_INBOX_BYTES_MIN;
+	return b > NODE_INBOX_BYTES_MAX ? NODE_INBOX_BYTES_MAX : b;
+}
+
+int node_setup(struct node *n, const struct config *cfg, unsigned count)
+{
+	n->cfg = cfg;
+	n->count = count;
+	n->epoch_ms = wall_clock_ms();
+	n->started_mono = lws_now_usecs();
+	pthread_mutex_init(&n->_names_lock, NULL);
+	n->_names[NODE_CLIENT] = json_object();
+	n->_names[NODE_CHANNEL] = json_object();
+	n->bus = bus_create(count, node_inbox_bytes(cfg, count));
+	if (!n->_names[0] || !n->_names[1] || !n->bus) {
+		node_teardown(n);
+		return -1;
+	}
+	return 0;
+}
+
+void node_teardown(struct node *n)
+{
+	bus_destroy(n->bus);
+	n->bus = NULL;
+	json_decref(n->_names[NODE_CLIENT]);
+	json_decref(n->_names[NODE_CHANNEL]);
+	n->_names[NODE_CLIENT] = n->_names[NODE_CHANNEL] = NULL;
+	pthread_mutex_destroy(&n->_names_lock);
+}
+
+void node_next_seq(struct node *n, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%" PRIu64 "-%" PRIu64, n->epoch_ms,
+		 __atomic_add_fetch(&n->_last_seq, 1, __ATOMIC_RELAXED));
+}
+
+long node_sessions(struct node *n)
+{
+	return (long)__atomic_load_n(&n->_sessions, __ATOMIC_RELAXED);
+}
+
+void node_session_add(struct node *n, int delta)
+{
+	__atomic_add_fetch(&n->_sessions, (uint64_t)(int64_t)delta,
+			   __ATOMIC_RELAXED);
+}
+
+void node_name_presence(struct node *n, enum node_name_kind kind,
+			const char *name, int present)
+{
+	json_t *names = n->_names[kind], *v;
+	json_int_t on;
+
+	pthread_mutex_lock(&n->_names_lock);
+	v = json_object_get(names, name);
+	on = (v ? json_integer_value(v) : 0) + (present ? 1 : -1);
+	if (on > 0)
+		json_object_set_new(names, name, json_integer(on));
+	else
+		json_object_del(names, name);
+	pthread_mutex_unlock(&n->_names_lock);
+}
+
+static unsigned node_name_count(struct node *n, enum node_name_kind kind)
+{
+	unsigned c;
+
+	pthread_mutex_lock(&n->_names_lock);
+	c = (unsigned)json_object_size(n->_names[kind]);
+	pthread_mutex_unlock(&n->_names_lock);
+	return c;
+}
+
+void node_metrics_view(struct node *n, struct worker *self,
+		       struct metrics_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	worker_publish_gauges(self);
+	for (unsigned i = 0; i < n->count; i++) {
+		struct worker *w = &n->workers[i];
+
+		metrics_sum(&v->counters, &w->metrics);
+		if (w->history) {
+			const struct history_stats *hs =
+				history_stats(w->history);
+
+			v->counters.history_replayed += metric_read(&hs->replayed);
+			v->counters.resumes_recovered +=
+				metric_read(&hs->recovered);
+			v->counters.resumes_resync += metric_read(&hs->resyncs);
+			v->counters.gaps_healed += metric_read(&hs->heals);
+		}
+		v->queued_cost += (size_t)metric_read(&w->queued_cost);
+		if (i < METRICS_WORKERS_MAX)
+			v->worker_sessions[i] =
+				(unsigned)metric_read(&w->open_sessions);
+	}
+	v->workers = n->count;
+	v->node_id = n->cfg->node_id;
+	v->sessions = (unsigned)node_sessions(n);
+	v->clients = node_name_count(n, NODE_CLIENT);
+	v->channels = node_name_count(n, NODE_CHANNEL);
+	v->redis_state = node_redis_state(n);
+	v->memory_budget = (size_t)n->cfg->memory_budget;
+	v->session_limit = n->cfg->session_limit;
+	v->uptime_seconds =
+		(double)(lws_now_usecs() - n->started_mono) / LWS_US_PER_SEC;
+}
+
+const char *node_redis_state(struct node *n)
+{
+	if (n->cfg->redis.kind == REDIS_NONE)
+		return "disabled";
+	for (unsigned i = 0; i < n->count; i++)
+		if (!__atomic_load_n(&n->workers[i].redis_ready,
+				     __ATOMIC_RELAXED))
+			return "disconnected";
+	return "connected";
+}

@@ -1,0 +1,99 @@
+/*
+ * node — one herald process: its workers (one thread and one event loop
+ * each, server/worker.h), the bus between them (server/bus.h), and what
+ * belongs to the node rather than to a worker: the session count that
+ * --max-connections bounds, the seq numbering, the distinct clients and
+ * channels, and the figures every endpoint shows (docs/design.md,
+ * "Workers").
+ *
+ * Thread: node_init/start/stop/destroy (node_threads.c) on the main thread; everything
+ * else from any worker, lock-free (atomics) but for the names of clients
+ * and channels, which one mutex guards. The workers array is fixed from
+ * node_init() to node_destroy().
+ */
+#ifndef HERALD_NODE_H
+#define HERALD_NODE_H
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "config.h"
+#include "metrics.h"
+
+/* --workers at most (and the default's cap) */
+#define NODE_WORKERS_MAX METRICS_WORKERS_MAX
+
+struct worker;
+
+enum node_name_kind { NODE_CLIENT, NODE_CHANNEL };
+
+struct node {
+	const struct config *cfg;     /* shared, read-only */
+	unsigned count;               /* workers */
+	struct worker *workers;       /* count of them */
+	struct bus *bus;
+	uint64_t epoch_ms;            /* wall clock at start: the seq epoch */
+	lws_usec_t started_mono;      /* for uptime */
+	/* private to node.c */
+	uint64_t _last_seq;           /* atomic */
+	uint64_t _sessions;           /* atomic: open on every worker */
+	pthread_mutex_t _names_lock;
+	json_t *_names[2];            /* enum node_name_kind: name -> the
+					 number of workers it is on */
+	pthread_t *_threads;
+	unsigned _made;               /* workers initialised */
+	unsigned _running;            /* threads started */
+};
+
+/* The number of workers --workers 0 (the default) means: the CPUs this
+ * process may run on, at most NODE_WORKERS_MAX. */
+unsigned node_default_workers(void);
+
+/* Makes count workers (their loops, lws contexts, listening sockets and
+ * Redis bridges) on zeroed n; 0, or -1 (logged, nothing left to free). */
+int node_init(struct node *n, const struct config *cfg, unsigned count);
+
+/* Starts one thread per worker; 0, or -1 (logged; stop what started with
+ * node_stop). Signals must be blocked by the caller: workers take none. */
+int node_start(struct node *n);
+
+/* Asks every worker to stop, and waits until each has drained (closed
+ * its sessions or reached the drain's deadline) and returned. */
+void node_stop(struct node *n);
+
+/* Frees every worker and the bus. */
+void node_destroy(struct node *n);
+
+/* What node_init() sets up before its workers, and node_destroy() frees
+ * after them: the epoch, the bus, the names (n->workers is left to the
+ * caller). 0, or -1 on OOM (nothing left to free). */
+int node_setup(struct node *n, const struct config *cfg, unsigned count);
+void node_teardown(struct node *n);
+
+/* The node's next channel-message seq, "<epoch_ms>-<n>": one counter for
+ * every channel and worker, so a channel's seqs increase strictly (with
+ * gaps, like Redis Stream ids) and never restart while the node runs. */
+void node_next_seq(struct node *n, char *out, size_t outlen);
+
+/* Sessions open on every worker: what the session limit bounds. */
+long node_sessions(struct node *n);
+void node_session_add(struct node *n, int delta);
+
+/* A client or channel name appeared on (present 1) or left (0) one
+ * worker: the node counts distinct names. */
+void node_name_presence(struct node *n, enum node_name_kind kind,
+			const char *name, int present);
+
+/* The node's figures, as /metrics, /api/stats and $sys show them; self
+ * is the worker asking. */
+void node_metrics_view(struct node *n, struct worker *self,
+		       struct metrics_view *v);
+
+/* Redis state of the node: connected when every worker's bridge is,
+ * disconnected when one is not, disabled with --redis-url none. */
+const char *node_redis_state(struct node *n);
+
+#endif
