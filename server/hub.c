@@ -56,15 +56,41 @@ struct hub {
 	struct hub_channel *channels; /* uthash head */
 	struct frame_totals queued;   /* every session's queue together */
 	uint64_t next_session_id;
-	hub_presence_fn presence;     /* NULL: nobody asks */
-	void *presence_arg;
+	const struct hub_node_ops *node; /* NULL: a hub on its own */
+	void *node_arg;
+	size_t cost_told;             /* own cost the node last heard */
+	size_t elsewhere;             /* other workers' cost, last asked */
 };
 
-static void hub_presence(struct hub *hub, int channel, const char *name,
-			 int present)
+static void hub_count(struct hub *hub, int channel, const char *name,
+		      int delta)
 {
-	if (hub->presence)
-		hub->presence(hub->presence_arg, channel, name, present);
+	if (hub->node && hub->node->count)
+		hub->node->count(hub->node_arg, channel, name, delta);
+}
+
+/* What the other workers' queues cost, asked again now. */
+static size_t hub_elsewhere(struct hub *hub)
+{
+	if (hub->node && hub->node->elsewhere)
+		hub->elsewhere = hub->node->elsewhere(hub->node_arg);
+	return hub->elsewhere;
+}
+
+/* Tells the node this hub's cost when it moved by HUB_COST_STEP (or
+ * always), and hears theirs back. */
+static void hub_tell_cost(struct hub *hub, int always)
+{
+	size_t own = hub_queued_cost(hub);
+	size_t moved = own > hub->cost_told ? own - hub->cost_told
+					    : hub->cost_told - own;
+
+	if (!hub->node || (!always && moved < HUB_COST_STEP))
+		return;
+	hub->cost_told = own;
+	if (hub->node->cost)
+		hub->node->cost(hub->node_arg, own);
+	hub_elsewhere(hub);
 }
 
 static void hub_ping(struct heartbeat_watch *w, void *arg)
@@ -121,10 +147,10 @@ struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
 	return hub;
 }
 
-void hub_set_presence(struct hub *hub, hub_presence_fn fn, void *arg)
+void hub_set_node(struct hub *hub, const struct hub_node_ops *ops, void *arg)
 {
-	hub->presence = fn;
-	hub->presence_arg = arg;
+	hub->node = ops;
+	hub->node_arg = arg;
 }
 
 void hub_destroy(struct hub *hub)
@@ -168,8 +194,8 @@ int hub_session_open(struct hub *hub, struct hub_session *s,
 			return -1;
 		memcpy(c->id, client_id, len + 1);
 		HASH_ADD_KEYPTR(hh, hub->clients, c->id, len, c);
-		hub_presence(hub, 0, c->id, 1);
 	}
+	hub_count(hub, 0, c->id, 1);
 	s->_client = c;
 	s->client_id = c->id;
 	s->id = hub->next_session_id++;
@@ -187,8 +213,8 @@ static void hub_subscription_free(struct hub *hub, struct hub_subscription *sub)
 	lws_dll2_remove(&sub->in_channel);
 	lws_dll2_remove(&sub->in_session);
 	free(sub);
+	hub_count(hub, 1, ch->name, -1);
 	if (!ch->subs.count) {
-		hub_presence(hub, 1, ch->name, 0);
 		HASH_DEL(hub->channels, ch);
 		free(ch);
 	}
@@ -212,8 +238,8 @@ void hub_session_close(struct hub *hub, struct hub_session *s)
 	lws_dll2_remove(&s->_in_client);
 	s->_client = NULL;
 	s->client_id = "";
+	hub_count(hub, 0, c->id, -1);
 	if (!c->sessions.count) {
-		hub_presence(hub, 0, c->id, 0);
 		HASH_DEL(hub->clients, c);
 		free(c);
 	}
@@ -335,8 +361,8 @@ int hub_subscribe(struct hub *hub, struct hub_session *s, const char *channel)
 		}
 		snprintf(ch->name, sizeof(ch->name), "%s", channel);
 		HASH_ADD_STR(hub->channels, name, ch);
-		hub_presence(hub, 1, ch->name, 1);
 	}
+	hub_count(hub, 1, ch->name, 1);
 	sub->channel = ch;
 	sub->session = s;
 	lws_dll2_add_tail(&sub->in_channel, &ch->subs);
@@ -365,10 +391,11 @@ size_t hub_queued_cost(const struct hub *hub)
 	return hub_cost(hub->queued.bytes, hub->queued.count);
 }
 
-int hub_overloaded(const struct hub *hub)
+int hub_overloaded(struct hub *hub)
 {
 	return hub->limits.memory_budget &&
-	       hub_queued_cost(hub) >= hub->limits.memory_budget / 4 * 3;
+	       hub_queued_cost(hub) + hub_elsewhere(hub) >=
+		       hub->limits.memory_budget / 4 * 3;
 }
 
 /* Drops s's queue, counts and logs it, and closes it with 1013. */
@@ -427,13 +454,18 @@ static struct hub_session *hub_largest_holder(struct hub *hub)
  * sessions holding the most, largest first, until the queues together
  * cost at most half the budget (so that shedding, a walk over every
  * session, happens once per half a budget of growth, not per frame).
+ * With other workers, each sheds its own share: its queues down to half
+ * the budget times the part of the node's cost they hold.
  */
 static void hub_shed(struct hub *hub, size_t need)
 {
 	size_t budget = hub->limits.memory_budget, target = budget / 2;
+	size_t own = hub_queued_cost(hub), total = own + hub->elsewhere;
 	struct hub_holder *all;
 	size_t n = 0;
 
+	if (hub->elsewhere && total)
+		target = (size_t)((double)target * (double)own / (double)total);
 	target = need < target ? target - need : 0;
 	all = calloc(hub->sessions.count ? hub->sessions.count : 1,
 		     sizeof(*all));
@@ -474,7 +506,8 @@ static void hub_shed(struct hub *hub, size_t need)
  * - the limits: --max-queue and HUB_QUEUE_MAX_FRAMES per session, except
  *   that an empty queue takes one frame however large, so a message of
  *   --max-message-size reaches a reader that keeps up; and --memory-budget
- *   for every session's queue together;
+ *   for every session's queue together, on every worker of the node (the
+ *   others' as they last told: hub_tell_cost);
  * - the decision: a frame that would take s past its limits makes it a
  *   slow consumer; a frame that would take the queues together past the
  *   memory budget first sheds the sessions holding the most (hub_shed),
@@ -490,10 +523,11 @@ static int hub_check_output_limit(struct hub *hub, struct hub_session *s,
 				  const struct frame *f)
 {
 	struct frame_queue *q = &s->queue;
-	size_t cost = hub_cost(f->len, 1);
+	size_t cost = hub_cost(f->len, 1), budget = hub->limits.memory_budget;
 
-	if (hub->limits.memory_budget &&
-	    hub_queued_cost(hub) + cost > hub->limits.memory_budget) {
+	hub_tell_cost(hub, 0);
+	if (budget && hub_queued_cost(hub) + hub->elsewhere + cost > budget &&
+	    hub_queued_cost(hub) + hub_elsewhere(hub) + cost > budget) {
 		hub_shed(hub, cost);
 		if (s->close_code)
 			return -1; /* s was one of the largest: shed */
@@ -523,6 +557,7 @@ void hub_session_end(struct hub *hub, struct hub_session *s,
 void hub_tick(struct hub *hub, uint64_t now_ms)
 {
 	heartbeat_tick(hub->beat, now_ms);
+	hub_tell_cost(hub, 1);
 }
 
 unsigned hub_deliver_session(struct hub *hub, struct hub_session *s,

@@ -100,13 +100,28 @@ static inline uint64_t hub_now_ms(void)
 struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
 		       struct metrics *metrics);
 
-/* Told when a client id gets its first session here (channel 0, present
- * 1) or loses its last (present 0), and when a channel gets its first
- * subscriber here or loses its last (channel 1): the node counts distinct
- * names over its workers (node.h). */
-typedef void (*hub_presence_fn)(void *arg, int channel, const char *name,
-				int present);
-void hub_set_presence(struct hub *hub, hub_presence_fn fn, void *arg);
+/*
+ * What the hub tells and asks the node it is a worker of (node.h); every
+ * op may be NULL:
+ * - count: a session of client name opened (channel 0, delta +1) or
+ *   closed (-1), or a session subscribed to channel name (channel 1, +1)
+ *   or left it (-1): the node counts clients, channels and recipients
+ *   over every worker;
+ * - cost: this hub's queues cost own now (called when it moved by
+ *   HUB_COST_STEP since the last call, and by hub_tick);
+ * - elsewhere: what the other workers' queues cost, as they last told
+ *   (the memory budget is the node's: hub_check_output_limit in hub.c).
+ */
+struct hub_node_ops {
+	void (*count)(void *arg, int channel, const char *name, int delta);
+	void (*cost)(void *arg, size_t own);
+	size_t (*elsewhere)(void *arg);
+};
+
+/* How far this hub's cost moves before the node is told. */
+#define HUB_COST_STEP (64u << 10)
+
+void hub_set_node(struct hub *hub, const struct hub_node_ops *ops, void *arg);
 
 /* Frees clients and channels; every session must be closed first. */
 void hub_destroy(struct hub *hub);
@@ -137,8 +152,8 @@ void hub_session_end(struct hub *hub, struct hub_session *s,
 		     enum close_code code);
 
 /* Runs the heartbeat wheel up to now_ms: pings silent sessions, drops the
- * ones that stopped answering or did not close in time. Call once a
- * second from the worker's loop. */
+ * ones that stopped answering or did not close in time; tells the node
+ * this hub's cost. Call once a second from the worker's loop. */
 void hub_tick(struct hub *hub, uint64_t now_ms);
 
 /* Number of open sessions / distinct clients / channels with subscribers. */
@@ -158,10 +173,10 @@ struct hub_session *hub_find_session(struct hub *hub, const char *client_id,
  * HUB_FRAME_CHARGE per frame): the figure memory_budget bounds. */
 size_t hub_queued_cost(const struct hub *hub);
 
-/* Whether the queues together hold three quarters of memory_budget or
- * more: new messages from clients and HTTP callers are then refused
- * (docs/protocol.md, "Errors"). */
-int hub_overloaded(const struct hub *hub);
+/* Whether the queues together, on every worker of the node, hold three
+ * quarters of memory_budget or more: new messages from clients and HTTP
+ * callers are then refused (docs/protocol.md, "Errors"). */
+int hub_overloaded(struct hub *hub);
 
 /* Whether client_id has a session on this hub. */
 int hub_has_client(struct hub *hub, const char *client_id);

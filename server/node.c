@@ -102,23 +102,35 @@ void node_session_add(struct node *n, int delta)
 			   __ATOMIC_RELAXED);
 }
 
-void node_name_presence(struct node *n, enum node_name_kind kind,
-			const char *name, int present)
+static void node_name_add(struct node *n, enum node_name_kind kind,
+			  const char *name, int delta)
 {
 	json_t *names = n->_names[kind], *v;
-	json_int_t on;
+	json_int_t count;
 
 	pthread_mutex_lock(&n->_names_lock);
 	v = json_object_get(names, name);
-	on = (v ? json_integer_value(v) : 0) + (present ? 1 : -1);
-	if (on > 0)
-		json_object_set_new(names, name, json_integer(on));
+	count = (v ? json_integer_value(v) : 0) + delta;
+	if (count > 0)
+		json_object_set_new(names, name, json_integer(count));
 	else
 		json_object_del(names, name);
 	pthread_mutex_unlock(&n->_names_lock);
 }
 
-static unsigned node_name_count(struct node *n, enum node_name_kind kind)
+unsigned node_name_count(struct node *n, enum node_name_kind kind,
+			 const char *name)
+{
+	json_int_t count;
+
+	pthread_mutex_lock(&n->_names_lock);
+	count = json_integer_value(json_object_get(n->_names[kind], name));
+	pthread_mutex_unlock(&n->_names_lock);
+	return (unsigned)count;
+}
+
+/* Distinct clients or channels on the node. */
+static unsigned node_name_total(struct node *n, enum node_name_kind kind)
 {
 	unsigned c;
 
@@ -127,6 +139,39 @@ static unsigned node_name_count(struct node *n, enum node_name_kind kind)
 	pthread_mutex_unlock(&n->_names_lock);
 	return c;
 }
+
+static void node_on_count(void *arg, int channel, const char *name, int delta)
+{
+	struct worker *w = arg;
+
+	node_name_add(w->node, channel ? NODE_CHANNEL : NODE_CLIENT, name,
+		      delta);
+}
+
+static void node_on_cost(void *arg, size_t own)
+{
+	struct worker *w = arg;
+
+	metric_set(&w->queued_cost, own);
+}
+
+static size_t node_on_elsewhere(void *arg)
+{
+	struct worker *w = arg;
+	struct node *n = w->node;
+	size_t sum = 0;
+
+	for (unsigned i = 0; i < n->count; i++)
+		if (&n->workers[i] != w)
+			sum += (size_t)metric_read(&n->workers[i].queued_cost);
+	return sum;
+}
+
+const struct hub_node_ops node_hub_ops = {
+	.count = node_on_count,
+	.cost = node_on_cost,
+	.elsewhere = node_on_elsewhere,
+};
 
 void node_metrics_view(struct node *n, struct worker *self,
 		       struct metrics_view *v)
@@ -155,8 +200,8 @@ void node_metrics_view(struct node *n, struct worker *self,
 	v->workers = n->count;
 	v->node_id = n->cfg->node_id;
 	v->sessions = (unsigned)node_sessions(n);
-	v->clients = node_name_count(n, NODE_CLIENT);
-	v->channels = node_name_count(n, NODE_CHANNEL);
+	v->clients = node_name_total(n, NODE_CLIENT);
+	v->channels = node_name_total(n, NODE_CHANNEL);
 	v->redis_state = node_redis_state(n);
 	v->memory_budget = (size_t)n->cfg->memory_budget;
 	v->session_limit = n->cfg->session_limit;

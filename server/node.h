@@ -27,6 +27,7 @@
 #define NODE_WORKERS_MAX METRICS_WORKERS_MAX
 
 struct worker;
+struct hub_node_ops;
 
 enum node_name_kind { NODE_CLIENT, NODE_CHANNEL };
 
@@ -41,8 +42,8 @@ struct node {
 	uint64_t _last_seq;           /* atomic */
 	uint64_t _sessions;           /* atomic: open on every worker */
 	pthread_mutex_t _names_lock;
-	json_t *_names[2];            /* enum node_name_kind: name -> the
-					 number of workers it is on */
+	json_t *_names[2];            /* enum node_name_kind: name -> its
+					 sessions or subscribers */
 	pthread_t *_threads;
 	unsigned _made;               /* workers initialised */
 	unsigned _running;            /* threads started */
@@ -82,10 +83,15 @@ void node_next_seq(struct node *n, char *out, size_t outlen);
 long node_sessions(struct node *n);
 void node_session_add(struct node *n, int delta);
 
-/* A client or channel name appeared on (present 1) or left (0) one
- * worker: the node counts distinct names. */
-void node_name_presence(struct node *n, enum node_name_kind kind,
-			const char *name, int present);
+/* Sessions of client name (NODE_CLIENT) or subscribers of channel name
+ * (NODE_CHANNEL) on every worker. */
+unsigned node_name_count(struct node *n, enum node_name_kind kind,
+			 const char *name);
+
+/* The hub's node ops (hub.h), with the worker as their argument: counts
+ * clients and channels over the workers, and shares the cost of their
+ * queues (one memory budget for the node). */
+extern const struct hub_node_ops node_hub_ops;
 
 /* The node's figures, as /metrics, /api/stats and $sys show them; self
  * is the worker asking. */

@@ -268,14 +268,6 @@ void router_bus_take(struct worker *w)
 	bus_take(w->node->bus, (unsigned)w->index, router_on_post, w);
 }
 
-void router_presence(void *arg, int channel, const char *name, int present)
-{
-	struct worker *w = arg;
-
-	node_name_presence(w->node, channel ? NODE_CHANNEL : NODE_CLIENT, name,
-			   present);
-}
-
 /*
  * Posts frame f (the creator's reference is dropped) for t to every
  * worker; call between bus_post_begin() and its end, which this is.
@@ -416,8 +408,9 @@ static int route_via_redis(struct worker *w, const struct route_target *t,
 	return 0;
 }
 
-/* Local recipients of t, at least 1 (the fan-out budget's multiplier; a
- * message for another node's sessions costs what one recipient does). */
+/* This node's recipients of t, on every worker, at least 1 (the fan-out
+ * budget's multiplier; a message for another node's sessions costs what
+ * one recipient does). */
 static uint64_t router_recipients(struct worker *w,
 				  const struct route_target *t)
 {
@@ -425,13 +418,13 @@ static uint64_t router_recipients(struct worker *w,
 
 	switch (t->kind) {
 	case ROUTE_BROADCAST:
-		n = hub_session_count(w->hub);
+		n = (unsigned)node_sessions(w->node);
 		break;
 	case ROUTE_CLIENT:
-		n = hub_client_session_count(w->hub, t->name);
+		n = node_name_count(w->node, NODE_CLIENT, t->name);
 		break;
 	case ROUTE_CHANNEL:
-		n = hub_channel_size(hub_channel_find(w->hub, t->name));
+		n = node_name_count(w->node, NODE_CHANNEL, t->name);
 		break;
 	case ROUTE_KEEPALIVE:
 		break;
@@ -653,6 +646,19 @@ done:
 	return 0;
 }
 
+/*
+ * A message from Redis that herald drops (malformed, too big, not UTF-8):
+ * every worker gets it on its own link, so worker 0 alone counts it for
+ * the node (and logs it: 1).
+ */
+static int redis_dropped(struct worker *w)
+{
+	if (w->index)
+		return 0;
+	metric_add(&w->metrics.drops, 1);
+	return 1;
+}
+
 /* An internal envelope {"from":F,"data":X} from another node (or this one). */
 static void router_redis_internal(struct worker *w, const struct route_target *t,
 				  const char *payload, size_t len)
@@ -664,9 +670,9 @@ static void router_redis_internal(struct worker *w, const struct route_target *t
 		char name[ROUTE_NAME_MAX];
 
 		route_redis_name(t, name);
-		log_msg(LOG_WARN, "redis", "dropped malformed message on %s",
-			name);
-		metric_add(&w->metrics.drops, 1);
+		if (redis_dropped(w))
+			log_msg(LOG_WARN, "redis",
+				"dropped malformed message on %s", name);
 	} else {
 		deliver_internal(w, t, sender, data);
 	}
@@ -713,15 +719,16 @@ static void router_redis_history(struct worker *w,
 	if (!sp || (n = (size_t)(sp - payload)) >= SEQ_MAX ||
 	    seq_parse(payload, n, &seq) || len < n + 3 ||
 	    (sp[1] != 'n' && sp[1] != 'm') || sp[2] != ' ') {
-		log_msg(LOG_WARN, "redis", "dropped malformed history message "
-			"on '%s'", t->name);
-		metric_add(&w->metrics.drops, 1);
+		if (redis_dropped(w))
+			log_msg(LOG_WARN, "redis", "dropped malformed history "
+				"message on '%s'", t->name);
 		return;
 	}
 	if (len - n - 3 > (size_t)w->cfg->max_message_size) {
-		log_msg(LOG_WARN, "redis", "dropped %zu-byte message on '%s': "
-			"over max-message-size", len - n - 3, t->name);
-		metric_add(&w->metrics.drops, 1);
+		if (redis_dropped(w))
+			log_msg(LOG_WARN, "redis", "dropped %zu-byte message "
+				"on '%s': over max-message-size", len - n - 3,
+				t->name);
 		return;
 	}
 	if (!hub_channel_find(w->hub, t->name))
@@ -730,9 +737,9 @@ static void router_redis_history(struct worker *w,
 	text[n] = '\0';
 	f = history_frame(t->name, sp[1], sp + 3, len - n - 3, text);
 	if (!f) {
-		log_msg(LOG_WARN, "redis", "dropped malformed history message "
-			"on '%s'", t->name);
-		metric_add(&w->metrics.drops, 1);
+		if (redis_dropped(w))
+			log_msg(LOG_WARN, "redis", "dropped malformed history "
+				"message on '%s'", t->name);
 		return;
 	}
 	if (channel_deliver(w, t->name, &seq, 1, f))
@@ -749,10 +756,10 @@ void router_redis_message(struct worker *w, const char *channel,
 	json_t *data;
 
 	if (route_parse_redis(channel, channel_len, &t)) {
-		log_msg(LOG_WARN, "redis",
-			"dropped message on invalid channel '%.*s'",
-			(int)(channel_len > 64 ? 64 : channel_len), channel);
-		metric_add(&w->metrics.drops, 1);
+		if (redis_dropped(w))
+			log_msg(LOG_WARN, "redis",
+				"dropped message on invalid channel '%.*s'",
+				(int)(channel_len > 64 ? 64 : channel_len), channel);
 		return;
 	}
 	if (t.kind == ROUTE_KEEPALIVE)
@@ -762,11 +769,11 @@ void router_redis_message(struct worker *w, const char *channel,
 		return;
 	}
 	if (payload_len > (size_t)w->cfg->max_message_size) {
-		log_msg(LOG_WARN, "redis",
-			"dropped %zu-byte message on '%.*s': over "
-			"max-message-size",
-			payload_len, (int)channel_len, channel);
-		metric_add(&w->metrics.drops, 1);
+		if (redis_dropped(w))
+			log_msg(LOG_WARN, "redis",
+				"dropped %zu-byte message on '%.*s': over "
+				"max-message-size",
+				payload_len, (int)channel_len, channel);
 		return;
 	}
 	if (t.internal) {
@@ -776,10 +783,10 @@ void router_redis_message(struct worker *w, const char *channel,
 
 	data = message_payload_value(payload, payload_len);
 	if (!data) {
-		log_msg(LOG_WARN, "redis",
-			"dropped message on '%.*s': payload is not UTF-8",
-			(int)channel_len, channel);
-		metric_add(&w->metrics.drops, 1);
+		if (redis_dropped(w))
+			log_msg(LOG_WARN, "redis",
+				"dropped message on '%.*s': payload is not UTF-8",
+				(int)channel_len, channel);
 		return;
 	}
 	router_notify(w, &t, data);

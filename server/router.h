@@ -87,8 +87,4 @@ void router_redis_state(struct worker *w, int ready);
  * sessions (worker.c calls it when its inbox is woken). */
 void router_bus_take(struct worker *w);
 
-/* The hub's presence reports (hub_set_presence), with the worker as arg:
- * the node counts distinct clients and channels. */
-void router_presence(void *arg, int channel, const char *name, int present);
-
 #endif

@@ -75,10 +75,9 @@ int worker_init(struct worker *w, struct node *node, int index)
 {
 	const struct config *cfg = node->cfg;
 	char err[256];
-	/* the node's budget, shared out: no worker can take another's */
 	struct hub_limits limits = {
 		.max_queue = (size_t)cfg->max_queue,
-		.memory_budget = (size_t)cfg->memory_budget / node->count,
+		.memory_budget = (size_t)cfg->memory_budget, /* the node's */
 		.max_sessions = cfg->max_connections,
 		.heartbeat_s = (unsigned)cfg->heartbeat,
 	};
@@ -99,7 +98,7 @@ int worker_init(struct worker *w, struct node *node, int index)
 		log_msg(LOG_ERROR, "worker", "out of memory");
 		goto fail;
 	}
-	hub_set_presence(w->hub, router_presence, w);
+	hub_set_node(w->hub, &node_hub_ops, w);
 	w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
 	if (!w->loop) {
 		log_msg(LOG_ERROR, "worker", "cannot create the epoll loop");

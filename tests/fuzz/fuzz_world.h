@@ -95,7 +95,7 @@ static inline int world_init(struct fuzz_world *fw, long max_message_size,
 		node_teardown(&fw->node);
 		return -1;
 	}
-	hub_set_presence(fw->w.hub, router_presence, &fw->w);
+	hub_set_node(fw->w.hub, &node_hub_ops, &fw->w);
 	return 0;
 }
 

@@ -70,7 +70,8 @@ function echo(ws, text) {
 test(`hard limit of ${FILES} files: fewer sessions, 503 past them, herald at rest, Redis kept, sessions served`, { timeout: 120000 }, async () => {
   const m0 = parseMetrics((await httpGet(`${h.http}/metrics`)).body).values;
   LIMIT = m0.herald_session_limit;
-  assert.ok(LIMIT >= 150 && LIMIT <= FILES - 32 - 16, `session limit ${LIMIT}`);
+  // (each worker holds its own lws contexts' descriptors: fewer with more workers)
+  assert.ok(LIMIT >= 100 && LIMIT <= FILES - 32 - 16, `session limit ${LIMIT}`);
 
   // 400 clients, 20 connecting at a time (a burst larger than the reserve
   // can hold in handshakes at once gets closed sockets rather than 503s)

@@ -23,8 +23,10 @@ before(async () => {
     startHerald({ args: ['--redis-url', redis.url, '--node-id', 'node-b', ...extra] }),
   ]);
   await Promise.all([waitRedisState(A, 'connected'), waitRedisState(B, 'connected')]);
-  // both nodes hold their PSUBSCRIBE herald:* (a channel no session subscribed to)
-  assert.equal(await redis.cli('PUBLISH', 'herald:probe', 'x'), '2');
+  // every worker of both nodes holds its PSUBSCRIBE herald:* (a channel
+  // no session subscribed to)
+  const workers = A.workers + B.workers;
+  assert.equal(await redis.cli('PUBLISH', 'herald:probe', 'x'), String(workers));
 });
 
 after(async () => {

@@ -38,8 +38,9 @@ after(async () => {
 
 const open = (p, node = h) => connectReady(node.url, p);
 
-/** PUBLISH and check that exactly `receivers` herald nodes got it from Redis. */
-async function publish(channel, payload, receivers = 1) {
+/** PUBLISH and check that exactly `receivers` subscribers (every worker of
+ * the herald nodes it is for) got it from Redis. */
+async function publish(channel, payload, receivers = h.workers) {
   const n = await pub.publish(channel, payload);
   assert.equal(n, receivers, `PUBLISH ${channel}: Redis delivered it to ${n} subscriber(s), expected ${receivers}`);
 }

@@ -690,40 +690,86 @@ static void test_session_close_releases_everything(void)
 	CHECK_NO_LEAKS();
 }
 
-/* ---- presence (the node counts distinct names over its workers) ---- */
+/* ---- what the hub tells its node (node.h) ---- */
 
-static char presence_log[256];
+static char count_log[256];
+static size_t cost_told, cost_elsewhere;
 
-static void record_presence(void *arg, int channel, const char *name,
-			    int present)
+static void record_count(void *arg, int channel, const char *name, int delta)
 {
-	size_t n = strlen(presence_log);
+	size_t n = strlen(count_log);
 
 	(void)arg;
-	snprintf(presence_log + n, sizeof(presence_log) - n, "%c%s%s ",
-		 present ? '+' : '-', channel ? "#" : "", name);
+	snprintf(count_log + n, sizeof(count_log) - n, "%c%s%s ",
+		 delta > 0 ? '+' : '-', channel ? "#" : "", name);
 }
 
-static void test_presence(void)
+static void record_cost(void *arg, size_t own)
+{
+	(void)arg;
+	cost_told = own;
+}
+
+static size_t fake_elsewhere(void *arg)
+{
+	(void)arg;
+	return cost_elsewhere;
+}
+
+static const struct hub_node_ops recording_node = {
+	record_count, record_cost, fake_elsewhere,
+};
+
+static void test_node_counts(void)
 {
 	struct hub *hub = new_hub(BIG_QUEUE);
 	struct hub_session a1, a2, b;
 
-	presence_log[0] = '\0';
-	hub_set_presence(hub, record_presence, NULL);
+	count_log[0] = '\0';
+	hub_set_node(hub, &recording_node, NULL);
 	open_session(hub, &a1, "alice");
-	open_session(hub, &a2, "alice");   /* not a new client */
+	open_session(hub, &a2, "alice");
 	open_session(hub, &b, "bob");
 	CHECK_INT_EQ(hub_subscribe(hub, &a1, "news"), 0);
-	CHECK_INT_EQ(hub_subscribe(hub, &b, "news"), 0); /* not a new channel */
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "news"), 0);
+	CHECK_INT_EQ(hub_subscribe(hub, &b, "news"), 0); /* already: no count */
 	CHECK_INT_EQ(hub_subscribe(hub, &b, "sport"), 0);
 	CHECK_INT_EQ(hub_unsubscribe(hub, &b, "sport"), 0);
-	hub_session_close(hub, &a1);       /* alice still has a2; news has b */
-	hub_session_close(hub, &b);        /* bob and news go */
+	hub_session_close(hub, &a1);
+	hub_session_close(hub, &b);
 	hub_session_close(hub, &a2);
-	CHECK_STR_EQ(presence_log,
-		     "+alice +bob +#news +#sport -#sport -#news -bob -alice ");
+	CHECK_STR_EQ(count_log, "+alice +alice +bob +#news +#news +#sport "
+				"-#sport -#news -alice -#news -bob -alice ");
 	hub_destroy(hub);
+}
+
+/* The budget is the node's: other workers' queues count, as they told. */
+static void test_budget_counts_other_workers(void)
+{
+	struct hub_limits lim = { .max_queue = BIG_QUEUE,
+				  .memory_budget = 4 * HUB_COST_STEP,
+				  .max_sessions = 100, .heartbeat_s = 25 };
+	struct hub *hub = hub_create(&fake_ops, &lim, &metrics);
+	struct hub_session s;
+	struct frame *f = frame_create(HUB_COST_STEP, 0);
+
+	hub_set_node(hub, &recording_node, NULL);
+	open_session(hub, &s, "alice");
+	cost_elsewhere = 0;
+	CHECK(!hub_overloaded(hub));
+	cost_elsewhere = 3 * HUB_COST_STEP; /* 3/4 of the budget elsewhere */
+	CHECK(hub_overloaded(hub));
+	/* one more frame would pass the budget: this worker sheds its own */
+	hub_deliver_session(hub, &s, f);
+	CHECK(hub_deliver_session(hub, &s, f) == 0 || s.close_code);
+	CHECK_INT_EQ(s.close_code, CLOSE_SLOW_CONSUMER);
+	/* and told the node what it holds once it moved by a step */
+	hub_tick(hub, hub_now_ms());
+	CHECK_INT_EQ(cost_told, hub_queued_cost(hub));
+	frame_unref(f);
+	hub_session_close(hub, &s);
+	hub_destroy(hub);
+	cost_elsewhere = 0;
 }
 
 /*
@@ -958,7 +1004,8 @@ int main(void)
 	RUN(test_slow_consumer_with_one_huge_frame);
 	RUN(test_close_all);
 	RUN(test_session_close_releases_everything);
-	RUN(test_presence);
+	RUN(test_node_counts);
+	RUN(test_budget_counts_other_workers);
 	RUN(test_destroy_with_leftovers);
 	return check_exit_code();
 }
