@@ -152,6 +152,15 @@ int transport_create(struct worker *w)
 		t->_shards[i] = vhost_create_shard(w);
 		t->_vhosts[i] = t->_shards[i]
 			? lws_get_vhost_by_name(t->_shards[i], "herald") : NULL;
+		/*
+		 * Now, not on the context's first connection: lws 4.1.6 with a
+		 * foreign loop initialises the protocols lazily, and an
+		 * upgrade that came first met a vhost with no default
+		 * protocol yet (the HTTP API's, which refuses it). Seen with
+		 * several workers, whose other contexts got no /health first.
+		 */
+		if (t->_vhosts[i] && lws_protocol_init(t->_shards[i]))
+			t->_vhosts[i] = NULL;
 		if (!t->_vhosts[i]) {
 			log_msg(LOG_ERROR, "transport", "cannot create the lws "
 				"context%s", cfg->tls_cert

@@ -496,6 +496,7 @@ static void hub_shed(struct hub *hub, size_t need)
 		hub_slow_consumer(hub, all[i].s, "memory_budget", budget, 0);
 	}
 	free(all);
+	hub_tell_cost(hub, 1); /* or the others shed for what is gone */
 }
 
 /*

@@ -215,7 +215,7 @@ const char *node_redis_state(struct node *n)
 		return "disabled";
 	for (unsigned i = 0; i < n->count; i++)
 		if (!__atomic_load_n(&n->workers[i].redis_ready,
-				     __ATOMIC_RELAXED))
+				     __ATOMIC_ACQUIRE))
 			return "disconnected";
 	return "connected";
 }

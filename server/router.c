@@ -809,9 +809,10 @@ void router_redis_state(struct worker *w, int ready)
 	struct frame *f;
 	json_t *o;
 
-	__atomic_store_n(&w->redis_ready, ready, __ATOMIC_RELAXED);
 	if (again)
 		metric_add(&w->metrics.redis_reconnects, 1);
+	/* after the count: whoever sees the node connected sees it too */
+	__atomic_store_n(&w->redis_ready, ready, __ATOMIC_RELEASE);
 	if (ready)
 		w->redis_was_ready = 1;
 	o = json_pack("{s:s, s:s}", "type", "redis", "state",

@@ -221,6 +221,9 @@ test('keepalive: a Redis that goes silent after connecting is detected, and the 
   assert.equal(await redis.cli('PUBLISH', 'herald:room', '"again"'), String(h.workers), 'exactly one subscriber link per worker after the reset');
   await expectFrame(c, { type: 'notification', channel: 'room', data: 'again' }, 'notification after resume');
   await c.expectNone();
-  assert.equal((await stats(h)).redis_reconnects, s0.redis_reconnects + h.workers);
+  // each worker's links watch Redis on their own keepalive schedule: one
+  // that had not yet seen the silence when Redis resumed did not reconnect
+  const reconnects = (await stats(h)).redis_reconnects - s0.redis_reconnects;
+  assert.ok(reconnects >= 1 && reconnects <= h.workers, `${reconnects} reconnects`);
   await c.close();
 });
