@@ -21,6 +21,10 @@ ifeq ($(ASAN),1)
 BUILD     := build/asan
 CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
+else ifeq ($(TSAN),1)
+BUILD     := build/tsan
+CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+LDFLAGS   += -fsanitize=thread
 else
 BUILD     := build
 endif
@@ -38,7 +42,7 @@ BENCH_OBJS    := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan demo \
+.PHONY: all run test test-unit test-integration test-browser test-js test-fuzz test-bench bench fuzz clean deps asan tsan test-tsan demo \
 	install uninstall deb test-ops demo-random test-examples
 
 # make install / uninstall. herald finds its dashboard at ../share/herald/web
@@ -93,6 +97,13 @@ build/asan/herald: FORCE
 	$(Q)$(MAKE) --no-print-directory ASAN=1 build/asan/herald
 endif
 asan: build/asan/herald
+
+# The ThreadSanitizer build (make tsan): herald and the bus's threaded test.
+ifneq ($(TSAN),1)
+build/tsan/herald build/tsan/tests/test_bus: FORCE
+	$(Q)$(MAKE) --no-print-directory TSAN=1 $@
+endif
+tsan: build/tsan/herald build/tsan/tests/test_bus
 FORCE:
 
 deps:
@@ -128,8 +139,17 @@ test-unit: $(UNIT_BINS)
 test-js:
 	$(Q)if [ -d tests/unit-js ]; then node --test tests/unit-js/; fi
 
+# The whole suite with one worker and with two (the harness passes
+# --workers from HERALD_TEST_WORKERS), then the cross-worker tests under
+# ThreadSanitizer.
 test-integration: build/asan/herald
-	$(Q)node --test --test-concurrency=2 tests/integration/
+	$(Q)HERALD_TEST_WORKERS=1 node --test --test-concurrency=2 tests/integration/
+	$(Q)HERALD_TEST_WORKERS=2 node --test --test-concurrency=2 tests/integration/
+	$(Q)$(MAKE) --no-print-directory test-tsan
+
+test-tsan: tsan
+	$(Q)TSAN_OPTIONS=halt_on_error=1:exitcode=68 build/tsan/tests/test_bus
+	$(Q)HERALD_BIN=build/tsan/herald node --test tests/integration/workers.test.mjs
 
 test-browser: build/asan/herald
 	$(Q)if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then node --test tests/browser/; fi

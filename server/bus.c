@@ -113,7 +113,7 @@ int bus_post_end(struct bus *b, struct bus_msg *m, unsigned self)
 	}
 	pthread_mutex_unlock(&b->lock);
 	for (unsigned i = 0; i < b->workers; i++)
-		if (i != self)
+		if (i != self && b->inbox[i].loop) /* attached */
 			ev_async_send(b->inbox[i].loop, b->inbox[i].wake);
 	return 0;
 }
@@ -152,7 +152,7 @@ size_t bus_take(struct bus *b, unsigned i,
 		in->bytes -= bytes;
 		n = in->count;
 		pthread_mutex_unlock(&b->lock);
-		if (n && round == BUS_TAKE_ROUNDS - 1)
+		if (n && round == BUS_TAKE_ROUNDS - 1 && in->loop)
 			ev_async_send(in->loop, in->wake); /* the rest: later */
 	}
 	in->taking = 0;

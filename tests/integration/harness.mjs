@@ -24,7 +24,8 @@ export const WEB_ROOT = path.join(REPO, 'web');
 
 export const ASAN_OPTIONS = 'detect_leaks=1:abort_on_error=0:exitcode=66';
 export const UBSAN_OPTIONS = 'print_stacktrace=1:halt_on_error=1:exitcode=67';
-const SANITIZER_MARKERS = ['AddressSanitizer', 'LeakSanitizer', 'runtime error:', 'UndefinedBehaviorSanitizer'];
+export const TSAN_OPTIONS = 'halt_on_error=0:exitcode=68';
+const SANITIZER_MARKERS = ['AddressSanitizer', 'LeakSanitizer', 'runtime error:', 'UndefinedBehaviorSanitizer', 'ThreadSanitizer'];
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -73,6 +74,7 @@ export function heraldEnv(extra = {}) {
   }
   env.ASAN_OPTIONS = ASAN_OPTIONS;
   env.UBSAN_OPTIONS = UBSAN_OPTIONS;
+  env.TSAN_OPTIONS = TSAN_OPTIONS; // the make tsan build (test-tsan)
   return Object.assign(env, extra);
 }
 
