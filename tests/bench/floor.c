@@ -733,7 +733,7 @@ static void floor_report(const struct floor *fl, const char *listen_s,
 	if (fl->first_error[0])
 		report_str(&r, "first_error", fl->first_error);
 	report_num(&r, "cpu_s", cpu);
-	if (cpu > 0)
+	if (cpu > 0 && fl->frames_written)
 		report_num(&r, "frames_per_cpu_s",
 			   util_round1((double)fl->frames_written / cpu));
 	report_emit(&r);
@@ -804,7 +804,7 @@ int floor_main(int argc, char **argv)
 		close(lfd);
 		return SCENARIO_FAILED;
 	}
-	scenario_say("floor: listening on %s for %.0f s (pid %d)", u.hostport,
+	scenario_say("floor: listening on %s for %g s (pid %d)", u.hostport,
 		     (double)dur / 1e9, (int)getpid());
 	t0 = util_now_ns();
 	cpu0 = proc_self_cpu_ns();
