@@ -217,6 +217,11 @@ static int floor_control(struct floor *fl, int fd, struct floor_conn *c,
 	return 0;
 }
 
+static int floor_space(unsigned char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
 /* Finds the JSON value of "data" in a client message: from after the
  * colon to before the message's last '}' (herald re-encodes it compactly,
  * and herald-bench's messages are compact already). */
@@ -234,9 +239,9 @@ static void floor_data(const unsigned char *p, size_t len,
 		end--;
 	if (end > k)
 		end--; /* the closing brace of the message itself */
-	while (k < end && (*k == ' ' || *k == '\t' || *k == '\n' || *k == '\r'))
+	while (k < end && floor_space(*k))
 		k++;
-	while (end > k && (end[-1] == ' ' || end[-1] == '\n' || end[-1] == '\r'))
+	while (end > k && floor_space(end[-1]))
 		end--;
 	if (end > k) {
 		*data = k;
@@ -246,10 +251,8 @@ static void floor_data(const unsigned char *p, size_t len,
 
 /* Builds the broadcast frame for data into the next ring slot: the same
  * bytes herald sends, {"type":"broadcast","from":"<id>","data":<data>}. */
-static const struct floor_frame *floor_frame_build(struct floor *fl,
-						   const char *from,
-						   const unsigned char *data,
-						   size_t dlen)
+static void floor_frame_build(struct floor *fl, const char *from,
+			      const unsigned char *data, size_t dlen)
 {
 	static const char pre[] = "{\"type\":\"broadcast\",\"from\":\"";
 	static const char mid[] = "\",\"data\":";
@@ -270,7 +273,6 @@ static const struct floor_frame *floor_frame_build(struct floor *fl,
 	*p++ = '}';
 	fr->len = (size_t)(p - fr->buf);
 	fl->frame_bytes = fr->len;
-	return fr;
 }
 
 /* One broadcast: one frame built, then send() of those same bytes to every
