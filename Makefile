@@ -169,7 +169,7 @@ test-examples:
 		cd examples/users-api-go && $(GO_EXAMPLE_ENV) go vet . && $(GO_EXAMPLE_ENV) go test -count=1 .; \
 	else echo "  skip    examples/users-api-go: go not found (make deps installs golang-go)"; fi
 
-# A ~3 s smoke run of herald-bench against herald (no figures are judged).
+# A ~5 s smoke run of herald-bench against herald and its raw floor (no figures are judged).
 test-bench: $(BUILD)/herald $(BUILD)/herald-bench
 	$(Q)tests/bench/smoke.sh $(BUILD)/herald $(BUILD)/herald-bench
 

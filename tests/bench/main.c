@@ -1,6 +1,7 @@
 /*
  * herald-bench — a WebSocket load generator for servers speaking herald's
- * protocol (and the peers' protocol): echo, fanout, idle, connect.
+ * protocol (and the peers' protocol): echo, fanout, idle, connect; and
+ * floor, the raw-epoll fan-out server those fan-out figures are held to.
  *
  * Role: dispatches the subcommand. One process, one thread, one epoll loop;
  * every subcommand prints one human line on stderr and one JSON line on
@@ -13,6 +14,7 @@
 #include "connect.h"
 #include "echo.h"
 #include "fanout.h"
+#include "floor.h"
 #include "idle.h"
 #include "scenario.h"
 #include "util.h"
@@ -21,12 +23,14 @@
 static void main_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: herald-bench <echo|fanout|idle|connect> [flags]   (herald-bench <cmd> -h for flags)\n"
+		"usage: herald-bench <echo|fanout|idle|connect|floor> [flags]   (herald-bench <cmd> -h for flags)\n"
 		"\n"
 		"  echo     closed-loop echo: -c conns, -s size, -pipeline depth, -d, -warmup\n"
 		"  fanout   K subscribers, a publisher at -r msgs/s via -trigger ws|redis|http\n"
 		"  idle     C idle connections, server RSS per connection (-pid required)\n"
 		"  connect  WebSocket handshakes per second (-conc connectors, RST after the 101)\n"
+		"  floor    a server, not a generator: raw epoll fan-out (one send() per recipient)\n"
+		"           on -listen host:port for -d, the reference for fanout's figures\n"
 		"\n"
 		"Target: -url ws://host:port[/prefix]; connections open <url>/ws/<id>.\n"
 		"-pid PID adds the server's CPU%% (PID and its descendants) and work per server CPU-second.\n");
@@ -59,6 +63,8 @@ int main(int argc, char **argv)
 		return idle_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "connect"))
 		return connect_main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "floor"))
+		return floor_main(argc - 2, argv + 2);
 	fprintf(stderr, "herald-bench: unknown subcommand \"%s\"\n", cmd);
 	main_usage(stderr);
 	return SCENARIO_USAGE;

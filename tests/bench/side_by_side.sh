@@ -3,6 +3,10 @@
 #
 #  1. herald-bench (this directory's load generator) against herald alone:
 #     every scenario, herald pinned to CPU 1 and the generator to CPU 0.
+#     Then the fanout10k scenario once more against `herald-bench floor`
+#     (a raw epoll server: one send() of a prebuilt frame per recipient) on
+#     the same pinning, and herald's deliveries per server CPU-second as a
+#     fraction of the floor's (floor.md).
 #  2. When ../shared/peers (or $PEERS_DIR) is present: its bench.sh with
 #     herald as the subject, so herald and Bun, Go gorilla, Node ws, FastAPI
 #     and nchan run the same scenarios with the same generator (wsload) on the
@@ -19,7 +23,8 @@
 # Environment: DUR (seconds per scenario, default 10), SCENARIOS and PEERS
 # (passed to bench.sh), OUT (default build/bench/<timestamp>), NO_PEERS=1,
 # PHASES (default "1 2 3"), IDLE_HOLD, IDLE_SIZES.
-# Results: $OUT/herald-bench.jsonl, $OUT/peers/ (table.md, results.jsonl),
+# Results: $OUT/herald-bench.jsonl (the floor's line also holds the floor's
+# own JSON), floor.md, $OUT/peers/ (table.md, results.jsonl),
 # $OUT/idle-cost.jsonl and idle-cost.md.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,10 +48,12 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
 	--loglevel warning >"$OUT/redis.log" 2>&1 &
 REDIS_PID=$!
 HERALD_PID=""
+FLOOR_PID=""
 PEER_REDIS_PID=""
 BUN_PID=""
 cleanup() {
 	[ -n "$HERALD_PID" ] && kill "$HERALD_PID" 2>/dev/null
+	[ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null
 	[ -n "$BUN_PID" ] && kill "$BUN_PID" 2>/dev/null
 	[ -n "$PEER_REDIS_PID" ] && kill "$PEER_REDIS_PID" 2>/dev/null
 	kill "$REDIS_PID" 2>/dev/null
@@ -69,14 +76,38 @@ start_herald() {
 stop_herald() {
 	kill "$HERALD_PID" 2>/dev/null; wait "$HERALD_PID" 2>/dev/null; HERALD_PID=""
 }
+# The raw floor, pinned like herald. -d only bounds it should this script
+# die: it is stopped with SIGTERM after its scenario, and then prints its
+# JSON line (kept in FLOOR_LINE).
+start_floor() {
+	local port=$1
+	FLOOR_OUT=$OUT/floor-$port.json
+	taskset -c 1 "$BENCH" floor -listen "127.0.0.1:$port" -d 600s \
+		>"$FLOOR_OUT" 2>>"$OUT/floor.log" &
+	FLOOR_PID=$!
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	log "herald-bench floor did not come up"; return 1
+}
+stop_floor() {
+	kill -TERM "$FLOOR_PID" 2>/dev/null; wait "$FLOOR_PID" 2>/dev/null; FLOOR_PID=""
+	FLOOR_LINE=$(tail -1 "$FLOOR_OUT" 2>/dev/null)
+	rm -f "$FLOOR_OUT"
+}
 
-# name, then herald-bench arguments ($URL and $PID are substituted)
+# name, then herald-bench arguments ($URL and $PID are substituted). A name
+# floor_<x> runs against herald-bench floor instead of herald, with the
+# arguments of <x>, so floor_table.py can divide the two.
+FANOUT10K="fanout -url \$URL -k 10000 -r 10 -d ${DUR}s -trigger ws -pid \$PID"
 SCENARIO_LIST=(
 	"echo100|echo -url \$URL -c 100 -s 32 -d ${DUR}s -warmup 2s -pid \$PID"
 	"echo1000|echo -url \$URL -c 1000 -s 32 -d ${DUR}s -warmup 2s -pid \$PID"
 	"fanout1k|fanout -url \$URL -k 1000 -r 10 -d ${DUR}s -trigger ws -pid \$PID"
-	"fanout10k|fanout -url \$URL -k 10000 -r 10 -d ${DUR}s -trigger ws -pid \$PID"
+	"fanout10k|$FANOUT10K"
 	"fanout10k_redis|fanout -url \$URL -k 10000 -r 10 -d ${DUR}s -trigger redis -redis 127.0.0.1:$REDIS_PORT -channel herald:broadcast -pid \$PID"
+	"floor_fanout10k|$FANOUT10K"
 	"idle10k|idle -url \$URL -c 10000 -hold 5s -pid \$PID"
 	"connect|connect -url \$URL -d ${DUR}s -conc 32 -pid \$PID"
 )
@@ -90,16 +121,32 @@ want_phase 1 && log "phase 1: herald-bench against herald (results in $OUT/heral
 want_phase 1 && for entry in "${SCENARIO_LIST[@]}"; do
 	name=${entry%%|*}
 	port=$(free_port)
-	start_herald "$port" || continue
+	if [[ $name == floor_* ]]; then
+		start_floor "$port" || { stop_floor; continue; }
+		subject_pid=$FLOOR_PID
+	else
+		start_herald "$port" || continue
+		subject_pid=$HERALD_PID
+	fi
 	args=${entry#*|}
 	args=${args//\$URL/ws://127.0.0.1:$port}
-	args=${args//\$PID/$HERALD_PID}
+	args=${args//\$PID/$subject_pid}
 	log "$name: herald-bench $args"
 	line=$(timeout 300 taskset -c 0 "$BENCH" $args 2>>"$OUT/herald-bench.log" | tail -1)
-	echo "{\"scenario\":\"$name\",\"cmd\":\"herald-bench $args\",\"result\":${line:-null}}" >>"$OUT/herald-bench.jsonl"
+	if [[ $name == floor_* ]]; then
+		stop_floor
+		echo "{\"scenario\":\"$name\",\"server\":\"floor\",\"cmd\":\"herald-bench $args\",\"result\":${line:-null},\"floor\":${FLOOR_LINE:-null}}" >>"$OUT/herald-bench.jsonl"
+	else
+		echo "{\"scenario\":\"$name\",\"cmd\":\"herald-bench $args\",\"result\":${line:-null}}" >>"$OUT/herald-bench.jsonl"
+		stop_herald
+	fi
 	echo "$name: $line"
-	stop_herald
 done
+if want_phase 1; then
+	/usr/bin/python3 "$ROOT/tests/bench/floor_table.py" "$OUT/herald-bench.jsonl" >"$OUT/floor.md"
+	log "fraction of the raw floor: $OUT/floor.md"
+	cat "$OUT/floor.md"
+fi
 
 # bench.sh runs every scenario of one server before the next server; on
 # this noisy VM a slow minute then lands on one server's whole row. One

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# herald-bench smoke run (about 3 s): starts herald on a free loopback port,
+# herald-bench smoke run (about 5 s): starts herald on a free loopback port,
 # runs short echo, fan-out and idle scenarios with -strict, and fails if any
 # echo reply is wrong, any fan-out message is lost or duplicated, or an idle
-# session is closed.
+# session is closed. Then starts `herald-bench floor` (the raw fan-out
+# reference server) on another port and runs a short fan-out against it,
+# which must deliver everything with no errors on either side.
 #
 #   tests/bench/smoke.sh [HERALD_BIN] [HERALD_BENCH_BIN]
 #
@@ -23,13 +25,16 @@ for b in "$herald" "$bench"; do
 done
 
 log=$(mktemp -t herald-smoke.XXXXXX)
+flog=$(mktemp -t herald-smoke-floor.XXXXXX)
+fout=$(mktemp -t herald-smoke-floor-out.XXXXXX)
 hpid=
+fpid=
 cleanup() {
-	if [ -n "$hpid" ]; then
-		kill "$hpid" 2>/dev/null
-		wait "$hpid" 2>/dev/null
-	fi
-	rm -f "$log"
+	for p in $hpid $fpid; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -f "$log" "$flog" "$fout"
 }
 trap cleanup EXIT
 
@@ -103,6 +108,58 @@ run "idle, then connect while held" idle -url "$url" -c 200 -hold 300ms -connect
 if ! kill -0 "$hpid" 2>/dev/null; then
 	echo "  FAIL  herald exited during the smoke run"
 	failed=1
+fi
+
+# The raw floor: its own free port, a 1 s fan-out with -pid, then SIGTERM;
+# both JSON lines must show deliveries and no errors.
+floor_fail() {
+	echo "  FAIL  floor fan-out: $1"
+	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/        /'
+	sed 's/^/        floor: /' "$flog"
+	failed=1
+}
+fport=
+for attempt in 1 2 3 4 5; do
+	p=$((20000 + RANDOM % 30000))
+	port_busy "$p" && continue
+	"$bench" floor -listen "127.0.0.1:$p" -d 30s >"$fout" 2>"$flog" &
+	fpid=$!
+	for _ in $(seq 1 100); do # up to 5 s
+		kill -0 "$fpid" 2>/dev/null || break
+		if port_busy "$p"; then
+			fport=$p
+			break
+		fi
+		sleep 0.05
+	done
+	[ -n "$fport" ] && break
+	kill "$fpid" 2>/dev/null
+	wait "$fpid" 2>/dev/null
+	fpid=
+done
+if [ -z "$fport" ]; then
+	floor_fail "herald-bench floor did not start"
+else
+	out=$("$bench" fanout -url "ws://127.0.0.1:$fport" -k 50 -r 50 -d 1s \
+		-settle 200ms -drain 2s -pid "$fpid" -strict 2>&1)
+	rc=$?
+	kill -TERM "$fpid" 2>/dev/null
+	wait "$fpid"
+	frc=$?
+	fpid=
+	json=$(printf '%s\n' "$out" | grep '^{"tool"')
+	if [ $rc -ne 0 ]; then
+		floor_fail "fanout exit $rc" "$out"
+	elif ! [[ $json =~ \"received\":([0-9]+) ]] || [ "${BASH_REMATCH[1]}" -eq 0 ] ||
+		! [[ $json == *'"errors":0'* ]]; then
+		floor_fail "no deliveries or errors in the fanout line" "$out"
+	elif [ $frc -ne 0 ] || ! grep -q '"stopped_by":"signal"' "$fout" ||
+		! grep -q '"errors":0' "$fout"; then
+		floor_fail "floor exit $frc, or errors in its line: $(cat "$fout")"
+	else
+		echo "  ok    floor fan-out: $(printf '%s\n' "$out" | tail -1)"
+		echo "        $(tail -1 "$flog")"
+	fi
 fi
 if [ $failed -ne 0 ]; then
 	echo "herald log (last lines):"

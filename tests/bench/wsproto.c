@@ -25,24 +25,33 @@ int ws_proto_init(void)
 	return ws_sha1 ? 0 : -1;
 }
 
+int ws_accept_for(const char *key, size_t len, char accept[WS_ACCEPT_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char cat[WS_MAX_KEY_LEN + sizeof(WS_GUID)];
+	unsigned int mdlen = 0;
+
+	if (len > WS_MAX_KEY_LEN)
+		return -1;
+	memcpy(cat, key, len);
+	memcpy(cat + len, WS_GUID, sizeof(WS_GUID) - 1);
+	if (!ws_sha1 || !EVP_Digest(cat, len + sizeof(WS_GUID) - 1, md, &mdlen,
+				    ws_sha1, NULL) ||
+	    mdlen != 20)
+		return -1;
+	EVP_EncodeBlock((unsigned char *)accept, md, 20);
+	return 0;
+}
+
 int ws_key_make(char key[WS_KEY_LEN + 1], char accept[WS_ACCEPT_LEN + 1])
 {
-	unsigned char raw[16], md[EVP_MAX_MD_SIZE];
-	char cat[WS_KEY_LEN + sizeof(WS_GUID)];
-	unsigned int mdlen = 0;
+	unsigned char raw[16];
 	uint64_t a = util_rand64(), b = util_rand64();
 
 	memcpy(raw, &a, 8);
 	memcpy(raw + 8, &b, 8);
 	EVP_EncodeBlock((unsigned char *)key, raw, 16);
-	memcpy(cat, key, WS_KEY_LEN);
-	memcpy(cat + WS_KEY_LEN, WS_GUID, sizeof(WS_GUID) - 1);
-	if (!ws_sha1 || !EVP_Digest(cat, WS_KEY_LEN + sizeof(WS_GUID) - 1, md,
-				    &mdlen, ws_sha1, NULL) ||
-	    mdlen != 20)
-		return -1;
-	EVP_EncodeBlock((unsigned char *)accept, md, 20);
-	return 0;
+	return ws_accept_for(key, WS_KEY_LEN, accept);
 }
 
 size_t ws_request_write(char *dst, size_t cap, const char *host,
@@ -162,6 +171,25 @@ size_t ws_frame_write(unsigned char *dst, int op, const void *payload,
 		memcpy(dst + h, payload, len);
 	ws_mask(dst + h, len, mask);
 	return h + len;
+}
+
+size_t ws_frame_header_unmasked(unsigned char *dst, int op, size_t len)
+{
+	size_t h = 0;
+
+	dst[h++] = (unsigned char)(0x80 | op);
+	if (len < 126) {
+		dst[h++] = (unsigned char)len;
+	} else if (len < 65536) {
+		dst[h++] = 126;
+		dst[h++] = (unsigned char)(len >> 8);
+		dst[h++] = (unsigned char)len;
+	} else {
+		dst[h++] = 127;
+		for (int i = 7; i >= 0; i--)
+			dst[h++] = (unsigned char)((uint64_t)len >> (8 * i));
+	}
+	return h;
 }
 
 int ws_frame_parse(unsigned char *buf, size_t avail, struct ws_frame *f)

@@ -1,7 +1,8 @@
 /*
  * wsproto — the client side of RFC 6455, without I/O: the upgrade request,
  * the check of the 101 answer, masked frame encoding and in-place frame
- * parsing.
+ * parsing; plus the two server-side pieces the floor reference server
+ * needs (the Sec-WebSocket-Accept of a client's key, an unmasked header).
  *
  * Thread: single-threaded (ws_proto_init() caches the SHA-1 method once).
  * Ownership: every function writes into caller-provided buffers; nothing
@@ -27,12 +28,21 @@ enum {
 #define WS_KEY_LEN 24    /* base64 of 16 bytes */
 #define WS_ACCEPT_LEN 28 /* base64 of a SHA-1 */
 
+/* Largest Sec-WebSocket-Key ws_accept_for() takes (a valid one is 24). */
+#define WS_MAX_KEY_LEN 64
+/* Largest header of a server (unmasked) frame: 2 + 8 (length). */
+#define WS_MAX_SERVER_HDR 10
+
 /* Loads the SHA-1 implementation; 0 or -1. */
 int ws_proto_init(void);
 
 /* Makes a random Sec-WebSocket-Key (key, NUL-terminated) and the
  * Sec-WebSocket-Accept the server must answer (accept, NUL-terminated). */
 int ws_key_make(char key[WS_KEY_LEN + 1], char accept[WS_ACCEPT_LEN + 1]);
+
+/* Computes the Sec-WebSocket-Accept for the key[0..len) a client sent
+ * (base64 of SHA-1(key + GUID)); 0, or -1 if len > WS_MAX_KEY_LEN. */
+int ws_accept_for(const char *key, size_t len, char accept[WS_ACCEPT_LEN + 1]);
 
 /* Writes the upgrade request for path (already holding /ws/<id> and any
  * query) into dst; returns its length, or 0 if cap is too small. */
@@ -50,6 +60,10 @@ int ws_response_check(const char *buf, size_t len, const char *accept,
  * len + WS_MAX_CLIENT_HDR bytes; returns the frame's length. */
 size_t ws_frame_write(unsigned char *dst, int op, const void *payload,
 		      size_t len, uint32_t mask);
+
+/* Writes the header of an unmasked (server) frame with FIN set for a
+ * len-byte payload into dst (WS_MAX_SERVER_HDR bytes); returns its length. */
+size_t ws_frame_header_unmasked(unsigned char *dst, int op, size_t len);
 
 struct ws_frame {
 	int fin;
