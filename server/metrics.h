@@ -21,10 +21,11 @@ struct metrics {
 	uint64_t messages_out;        /* frames written to sessions */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
-	uint64_t broadcasts;          /* broadcast messages delivered by this node */
-	uint64_t notifications;       /* Redis/HTTP notifications delivered */
-	uint64_t publishes;           /* channel messages delivered */
-	uint64_t directs;             /* client-to-client messages delivered */
+	/* messages delivered, counted once per worker with recipients: */
+	uint64_t broadcasts;          /* broadcast messages */
+	uint64_t notifications;       /* Redis/HTTP notifications */
+	uint64_t publishes;           /* channel messages */
+	uint64_t directs;             /* client-to-client messages */
 	uint64_t drops;               /* frames dropped (slow consumer, OOM) */
 	uint64_t slow_consumers;      /* sessions closed as slow consumers */
 	uint64_t oversize_closes;     /* sessions closed with 1009 */

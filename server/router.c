@@ -4,8 +4,13 @@
  * Where a message goes: client broadcast, send and publish, and HTTP
  * publishes, travel through Redis while the bridge is ready, and every node
  * (this one included) delivers them when they come back from Redis; so each
- * session gets each message once, in the order Redis saw them. Without a
- * ready bridge they are delivered within this node directly.
+ * session gets each message once, in the order Redis saw them; every
+ * worker has its own bridge, and Redis sends each of them every message.
+ * Without a ready bridge they go to every worker of this node through the
+ * bus (server/bus.h): encoded once, posted under the bus's lock (which
+ * orders them, and numbers a channel message, the same way for every
+ * worker), and delivered by each worker to its own sessions
+ * (router_bus_take). docs/design.md, "Workers".
  *
  * Client-originated messages use internal Redis channels under the prefix,
  * in the server's "$" namespace (route.h), with a small JSON envelope
@@ -21,7 +26,7 @@
  * and an HTTP publish to a channel are one FCALL herald_publish, whose
  * live copy comes back on <prefix>$history:<channel> with its seq; without
  * a ready Redis they are numbered by this node ("<epoch>-<n>") and kept in
- * history.c's ring. Every channel message passes channel_deliver(), which
+ * every worker's history.c ring. Every channel message passes channel_deliver(), which
  * lets history.c's resumes and heals see it before the hub delivers it to
  * the unheld subscribers. history.c asks for pages through router_history_
  * ops below: Redis (herald_history) when it is ready, else the ring.

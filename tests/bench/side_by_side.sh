@@ -19,13 +19,19 @@
 #     with none held). wsload has no such scenario, so this phase uses
 #     herald-bench for both servers. IDLE_SIZES (default "1 10000 15000
 #     19000"; the last needs an open-files limit above 19,100).
+#  4. Workers: per-core efficiency of --workers 2 against --workers 1, the
+#     work per server CPU-second of echo and of fan-out to 10,000 (WS and
+#     Redis PUBLISH triggers). --workers 1 runs on CPU 1, --workers 2 on
+#     CPUs 0 and 1; the generator stays on CPU 0 (it shares that core with
+#     a worker, so compare work per server CPU-second, not throughput).
+#     WORKERS_REPEAT (default 3) alternating runs; the table has medians.
 #
 # Environment: DUR (seconds per scenario, default 10), SCENARIOS and PEERS
 # (passed to bench.sh), OUT (default build/bench/<timestamp>), NO_PEERS=1,
-# PHASES (default "1 2 3"), IDLE_HOLD, IDLE_SIZES.
+# PHASES (default "1 2 3 4"), IDLE_HOLD, IDLE_SIZES, WORKERS_REPEAT.
 # Results: $OUT/herald-bench.jsonl (the floor's line also holds the floor's
 # own JSON), floor.md, $OUT/peers/ (table.md, results.jsonl),
-# $OUT/idle-cost.jsonl and idle-cost.md.
+# $OUT/idle-cost.jsonl and idle-cost.md, $OUT/workers.jsonl and workers.md.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -62,9 +68,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 
+# start_herald port [cpus [herald flags...]]: pinned to cpus (default 1,
+# which makes --workers default to 1)
 start_herald() {
-	local port=$1
-	taskset -c 1 "$HERALD" $HERALD_ARGS --port "$port" \
+	local port=$1 cpus=${2:-1}
+	shift; [ $# -gt 0 ] && shift
+	taskset -c "$cpus" "$HERALD" $HERALD_ARGS "$@" --port "$port" \
 		--redis-url "redis://127.0.0.1:$REDIS_PORT" >>"$OUT/herald.log" 2>&1 &
 	HERALD_PID=$!
 	for _ in $(seq 100); do
@@ -112,7 +121,7 @@ SCENARIO_LIST=(
 	"connect|connect -url \$URL -d ${DUR}s -conc 32 -pid \$PID"
 )
 
-PHASES=" ${PHASES:-1 2 3} "
+PHASES=" ${PHASES:-1 2 3 4} "
 [ -n "${NO_PEERS:-}" ] && PHASES=${PHASES/ 2 / }
 want_phase() { [[ "$PHASES" == *" $1 "* ]]; }
 
@@ -236,4 +245,38 @@ if want_phase 3; then
 	done
 	/usr/bin/python3 "$ROOT/tests/bench/idle_cost_table.py" "$OUT/idle-cost.jsonl" >"$OUT/idle-cost.md"
 	cat "$OUT/idle-cost.md"
+fi
+
+# Phase 4: per-core efficiency, --workers 2 against --workers 1.
+if want_phase 4; then
+	WORKERS_REPEAT=${WORKERS_REPEAT:-3}
+	WORKER_SCENARIOS=(
+		"echo100|echo -url \$URL -c 100 -s 32 -d ${DUR}s -warmup 2s -pid \$PID"
+		"fanout10k|$FANOUT10K"
+		"fanout10k_redis|fanout -url \$URL -k 10000 -r 10 -d ${DUR}s -trigger redis -redis 127.0.0.1:$REDIS_PORT -channel herald:broadcast -pid \$PID"
+	)
+	log "phase 4: --workers 1 (CPU 1) against --workers 2 (CPUs 0,1), $WORKERS_REPEAT alternating runs"
+	: >"$OUT/workers.jsonl"
+	for entry in "${WORKER_SCENARIOS[@]}"; do
+		name=${entry%%|*}
+		for run in $(seq "$WORKERS_REPEAT"); do
+			order="1 2"
+			[ $((run % 2)) -eq 0 ] && order="2 1"
+			for w in $order; do
+				port=$(free_port)
+				cpus=1
+				[ "$w" -gt 1 ] && cpus=0,1
+				start_herald "$port" "$cpus" --workers "$w" || { stop_herald; continue; }
+				args=${entry#*|}
+				args=${args//\$URL/ws://127.0.0.1:$port}
+				args=${args//\$PID/$HERALD_PID}
+				log "$name workers=$w run $run: herald-bench $args"
+				line=$(timeout 300 taskset -c 0 "$BENCH" $args 2>>"$OUT/workers.log" | tail -1)
+				echo "{\"scenario\":\"$name\",\"workers\":$w,\"run\":$run,\"result\":${line:-null}}" >>"$OUT/workers.jsonl"
+				stop_herald
+			done
+		done
+	done
+	/usr/bin/python3 "$ROOT/tests/bench/workers_table.py" "$OUT/workers.jsonl" >"$OUT/workers.md"
+	cat "$OUT/workers.md"
 fi
