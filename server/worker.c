@@ -101,20 +101,20 @@ int worker_init(struct worker *w, struct node *node, int index)
 	}
 	hub_set_node(w->hub, &node_hub_ops, w);
 	w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (!w->loop) {
+		log_msg(LOG_ERROR, "worker", "cannot create the epoll loop");
+		goto fail;
+	}
 	/*
 	 * With several workers each loop is partly idle, and one woken for
 	 * every message spent a quarter of its time going to sleep and
 	 * waking (echo: 0.83x the work per CPU-second of one worker). Waiting
 	 * up to WORKER_IO_COLLECT_S after a wake-up gathers the events that
 	 * follow into one poll: 1.0x, and a lower p99 (docs/benchmarks.md,
-	 * "Workers"). One worker keeps polling at once, as before.
+	 * "8. Workers"). One worker keeps polling at once, as before.
 	 */
-	if (w->loop && node->count > 1)
+	if (node->count > 1)
 		ev_set_io_collect_interval(w->loop, WORKER_IO_COLLECT_S);
-	if (!w->loop) {
-		log_msg(LOG_ERROR, "worker", "cannot create the epoll loop");
-		goto fail;
-	}
 	if (transport_create(w))
 		goto fail;
 	w->listener = listener_create(w->loop, cfg->host, cfg->port,

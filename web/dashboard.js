@@ -380,6 +380,7 @@ function totals() {
   const ours = client.welcome && nodes.get(client.welcome.node);
   return {
     nodes: live.length,
+    workers: sum('workers'), // event loops over every node (--workers)
     connections: sum('connections'),
     clients: sum('clients'),
     channels: sum('channels'),
@@ -397,7 +398,7 @@ function renderStats() {
   const set = (id, text) => { const el = $(id); if (el.textContent !== text) el.textContent = text; };
   if (!t) {
     for (const id of ['stat-connections', 'stat-clients', 'stat-channels', 'stat-in-rate', 'stat-out-rate',
-      'stat-slow', 'stat-drops', 'stat-redis-reconnects', 'stat-uptime', 'stat-nodes']) set(id, '—');
+      'stat-slow', 'stat-drops', 'stat-redis-reconnects', 'stat-uptime', 'stat-nodes', 'stat-workers']) set(id, '—');
     set('stats-updated', nodes.size ? 'no recent $sys sample' : 'waiting for $sys…');
     return;
   }
@@ -411,6 +412,7 @@ function renderStats() {
   set('stat-redis-reconnects', fmtInt(t.redisReconnects));
   set('stat-uptime', fmtUptime(t.uptime));
   set('stat-nodes', fmtInt(t.nodes));
+  set('stat-workers', fmtInt(t.workers));
   set('stats-updated', `updated ${clock()}`);
 }
 

@@ -85,6 +85,14 @@ start_herald() {
 stop_herald() {
 	kill "$HERALD_PID" 2>/dev/null; wait "$HERALD_PID" 2>/dev/null; HERALD_PID=""
 }
+# wait_port port name: 0 once something accepts on port (10 s at most).
+wait_port() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	log "$2 did not come up"; return 1
+}
 # The raw floor, pinned like herald. -d only bounds it should this script
 # die: it is stopped with SIGTERM after its scenario, and then prints its
 # JSON line (kept in FLOOR_LINE).
@@ -94,11 +102,7 @@ start_floor() {
 	taskset -c 1 "$BENCH" floor -listen "127.0.0.1:$port" -d 600s \
 		>"$FLOOR_OUT" 2>>"$OUT/floor.log" &
 	FLOOR_PID=$!
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	log "herald-bench floor did not come up"; return 1
+	wait_port "$port" "herald-bench floor"
 }
 stop_floor() {
 	kill -TERM "$FLOOR_PID" 2>/dev/null; wait "$FLOOR_PID" 2>/dev/null; FLOOR_PID=""
@@ -201,11 +205,7 @@ idle_cost_server() { # name port: starts it pinned to CPU 1, sets SERVER_PID
 			>>"$OUT/bun.log" 2>&1 &
 		BUN_PID=$!
 		SERVER_PID=$BUN_PID
-		for _ in $(seq 100); do
-			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-			sleep 0.1
-		done
-		log "bun did not come up"; return 1
+		wait_port "$port" bun
 	fi
 }
 idle_cost_stop() {

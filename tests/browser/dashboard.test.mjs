@@ -219,6 +219,7 @@ test('live server figures arrive from $sys once a second', OPTS, async () => {
   assert.notEqual(await page.textContent('#stats-updated'), 'waiting for $sys…');
   const stats = (await (await fetch(`http://127.0.0.1:${herald.port}/api/stats`)).json());
   assert.equal(connections, stats.connections, 'the page shows what /api/stats says');
+  assert.equal(Number(await page.textContent('#stat-workers')), stats.workers, 'the node\'s workers');
   // a second artifact with the live figures (the final one follows a restart)
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-live.png'), fullPage: true });
 });
