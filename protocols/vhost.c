@@ -15,8 +15,15 @@
 #include "worker.h"
 #include "ws_client.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <string.h>
+
+/* descriptors a new lws context opens for itself, with room to spare */
+#define VHOST_FDS_HEADROOM 32
 
 static const struct lws_protocols *const protocols_list[] = {
 	&http_api_protocol, /* first: plain HTTP requests land here */
@@ -120,6 +127,49 @@ static struct lws_context *vhost_create_shard(struct worker *w)
 	return lws_create_context(&info);
 }
 
+/*
+ * Makes shard i for the descriptors up to its share of the open-files
+ * limit: lws 4.1.6 sizes a context's fd table, and so the scan of it on
+ * every close (transport.h), from the soft limit in force when the
+ * context is made, so the limit is lowered for that moment. Shard i's top
+ * is (i + 1) / count of the limit, and above every descriptor open now
+ * (lws opens its own while it makes the context). The limit is the
+ * process's: this runs before any worker's thread starts (node_threads.c).
+ * Sessions fill the low shards first, as the kernel hands out the lowest
+ * free descriptor.
+ */
+static struct lws_context *vhost_create_shard_below(struct worker *w,
+						    struct transport *t,
+						    unsigned i)
+{
+	struct lws_context *cx;
+	struct rlimit rl, lowered;
+	int next_fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+	rlim_t top;
+
+	if (next_fd >= 0)
+		close(next_fd);
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    next_fd < 0) {
+		t->_top[i] = INT_MAX;
+		return vhost_create_shard(w);
+	}
+	top = rl.rlim_cur / t->_count * (i + 1);
+	if (i == t->_count - 1 || top > rl.rlim_cur)
+		top = rl.rlim_cur;
+	if (top < (rlim_t)next_fd + VHOST_FDS_HEADROOM)
+		top = (rlim_t)next_fd + VHOST_FDS_HEADROOM;
+	if (top > rl.rlim_cur)
+		top = rl.rlim_cur;
+	lowered = rl;
+	lowered.rlim_cur = top;
+	setrlimit(RLIMIT_NOFILE, &lowered);
+	cx = vhost_create_shard(w);
+	setrlimit(RLIMIT_NOFILE, &rl);
+	t->_top[i] = (int)top;
+	return cx;
+}
+
 int transport_create(struct worker *w)
 {
 	struct transport *t = &w->transport;
@@ -149,7 +199,7 @@ int transport_create(struct worker *w)
 	 */
 	t->_count = cfg->tls_cert ? 1 : TRANSPORT_SHARDS;
 	for (unsigned i = 0; i < t->_count; i++) {
-		t->_shards[i] = vhost_create_shard(w);
+		t->_shards[i] = vhost_create_shard_below(w, t, i);
 		t->_vhosts[i] = t->_shards[i]
 			? lws_get_vhost_by_name(t->_shards[i], "herald") : NULL;
 		/*
@@ -175,12 +225,11 @@ int transport_create(struct worker *w)
 void transport_adopt(struct worker *w, int fd)
 {
 	struct transport *t = &w->transport;
-	/*
-	 * By runs of 64 descriptor numbers, not round robin: lws's walk of
-	 * its table on each close then meets this shard's connections in
-	 * runs, which the CPU predicts, instead of scattered one in _count.
-	 */
-	unsigned shard = ((unsigned)fd >> 6) % t->_count;
+	unsigned shard = 0;
+
+	/* the shard whose range holds fd (vhost_create_shard_below) */
+	while (shard < t->_count - 1 && fd >= t->_top[shard])
+		shard++;
 
 	/* lws closes fd itself when it cannot adopt it (a failed TLS
 	 * handshake ends here too) */

@@ -19,11 +19,12 @@ struct worker;
 #define TRANSPORT_PROTOCOLS 2
 
 /*
- * lws contexts per worker, all on the worker's loop, sessions spread over
- * them: the Debian build of lws 4.1.6 walks every connection of a context
- * each time one of its sockets closes, so a close costs in proportion to
- * the sessions of its shard, not of the worker (docs/design.md,
- * "Accepting").
+ * lws contexts per worker, all on the worker's loop, each serving one range
+ * of descriptor numbers: the Debian build of lws 4.1.6 scans its whole fd
+ * table (one entry per descriptor number up to the open-files limit it saw
+ * when the context was made) each time one of its sockets closes, so a
+ * shard made for descriptors below N scans N entries, not the limit
+ * (docs/design.md, "Accepting").
  */
 #define TRANSPORT_SHARDS 16
 
@@ -33,6 +34,8 @@ struct transport {
 	struct lws_context *_shards[TRANSPORT_SHARDS];
 	struct lws_vhost *_vhosts[TRANSPORT_SHARDS];
 	unsigned _count;              /* shards in use */
+	int _top[TRANSPORT_SHARDS];   /* shard i serves descriptors from
+					 _top[i - 1] (0) up to _top[i] */
 	struct lws_protocols _protocols[TRANSPORT_PROTOCOLS + 1];
 	struct lws_http_mount _mount_root;
 	lws_retry_bo_t _retry;
