@@ -512,7 +512,11 @@ static void hub_shed(struct hub *hub, size_t need)
  * - the decision: a frame that would take s past its limits makes it a
  *   slow consumer; a frame that would take the queues together past the
  *   memory budget first sheds the sessions holding the most (hub_shed),
- *   s among them if it is one of those;
+ *   s among them if it is one of those; with other workers, only a hub
+ *   holding at least shed_floor (half the budget shared out) sheds: past
+ *   the budget one worker at least holds that much, and sheds on its next
+ *   delivery, while one holding little would shed sessions that are not
+ *   the largest;
  * - what follows: a slow consumer's queue is dropped at once (memory stays
  *   bounded), it is counted (slow_consumers, and memory_sheds for the
  *   budget; its lost frames in drops) and logged once, and it is closed
@@ -528,7 +532,8 @@ static int hub_check_output_limit(struct hub *hub, struct hub_session *s,
 
 	hub_tell_cost(hub, 0);
 	if (budget && hub_queued_cost(hub) + hub->elsewhere + cost > budget &&
-	    hub_queued_cost(hub) + hub_elsewhere(hub) + cost > budget) {
+	    hub_queued_cost(hub) + hub_elsewhere(hub) + cost > budget &&
+	    hub_queued_cost(hub) + cost >= hub->limits.shed_floor) {
 		hub_shed(hub, cost);
 		if (s->close_code)
 			return -1; /* s was one of the largest: shed */

@@ -72,6 +72,9 @@ struct hub_limits {
 	size_t max_queue;          /* cost of unsent frames per session */
 	size_t memory_budget;      /* cost of every session's unsent frames
 				      together; 0: unbounded */
+	size_t shed_floor;         /* past the budget, a hub whose queues
+				      cost less sheds none of them: other
+				      workers hold the most (0: always) */
 	long max_sessions;
 	unsigned heartbeat_s;      /* ping period; 0 counts as 1 */
 };

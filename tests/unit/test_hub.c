@@ -766,9 +766,22 @@ static void test_budget_counts_other_workers(void)
 	/* and told the node what it holds once it moved by a step */
 	hub_tick(hub, hub_now_ms());
 	CHECK_INT_EQ(cost_told, hub_queued_cost(hub));
-	frame_unref(f);
 	hub_session_close(hub, &s);
 	hub_destroy(hub);
+
+	/* holding less than shed_floor, a hub leaves the shedding to the
+	 * worker that holds the most, and still refuses new messages */
+	lim.shed_floor = 2 * HUB_COST_STEP;
+	hub = hub_create(&fake_ops, &lim, &metrics);
+	hub_set_node(hub, &recording_node, NULL);
+	open_session(hub, &s, "bob");
+	cost_elsewhere = 4 * HUB_COST_STEP; /* the whole budget elsewhere */
+	CHECK(hub_overloaded(hub));
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f), 1);
+	CHECK_INT_EQ(s.close_code, 0);
+	hub_session_close(hub, &s);
+	hub_destroy(hub);
+	frame_unref(f);
 	cost_elsewhere = 0;
 }
 
