@@ -4,10 +4,10 @@
  * Everything of an event loop belongs to its worker (server/worker.c),
  * and what the workers share to the node (server/node.c).
  *
- * Thread: the main thread starts the workers' threads with SIGTERM and
- * SIGINT blocked, so that no worker is interrupted, then waits for one of
- * them with sigwait() and stops the node: no signal handler, no global
- * mutable state.
+ * Thread: the main thread blocks SIGTERM and SIGINT (every worker's thread
+ * inherits the mask, so none is interrupted), reads them from a signalfd
+ * on worker 0's loop, which it runs itself (node_run), and stops the node:
+ * no signal handler, no global mutable state.
  */
 #include "config.h"
 #include "log.h"
@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,21 +41,29 @@ static void seed_rand(void)
 	srand(seed);
 }
 
-/* SIGTERM and SIGINT wait for sigwait(); SIGPIPE is ignored (a peer gone
- * mid-write is an error return, not a death). Before any thread starts,
- * which then inherits the mask. */
-static void block_signals(sigset_t *stop)
+/* SIGTERM and SIGINT arrive on the returned signalfd, -1 on failure;
+ * SIGPIPE is ignored (a peer gone mid-write is an error return, not a
+ * death). Before any thread starts, which then inherits the mask. */
+static int block_signals(void)
 {
+	sigset_t stop;
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(stop);
-	sigaddset(stop, SIGTERM);
-	sigaddset(stop, SIGINT);
-	pthread_sigmask(SIG_BLOCK, stop, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	return signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void on_stop_signal(int sig)
+{
+	log_msg(LOG_INFO, "main", "%s: draining", strsignal(sig));
+	service_notify_stopping();
 }
 
 /* open files beside the sessions when --max-connections sets the limit */
@@ -196,10 +205,9 @@ int main(int argc, char **argv, char **envp)
 {
 	static struct config cfg;
 	static struct node node;
-	sigset_t stop;
 	rlim_t fd_limit;
 	char err[512];
-	int sig;
+	int stop_fd;
 
 	switch (config_parse(&cfg, argc, argv, envp, stdout, err, sizeof(err))) {
 	case CONFIG_EXIT_OK:
@@ -221,7 +229,11 @@ int main(int argc, char **argv, char **envp)
 	log_route_lws();
 	fd_limit = fit_fd_limit(cfg.max_connections);
 	fit_memory_budget(&cfg);
-	block_signals(&stop);
+	stop_fd = block_signals();
+	if (stop_fd < 0) {
+		log_msg(LOG_ERROR, "main", "signalfd: %s", strerror(errno));
+		return 1;
+	}
 
 	if (node_init(&node, &cfg, cfg.workers))
 		return 1;
@@ -243,12 +255,9 @@ int main(int argc, char **argv, char **envp)
 		cfg.session_limit, cfg.memory_budget);
 	service_notify_ready();
 
-	while (sigwait(&stop, &sig))
-		;
-	log_msg(LOG_INFO, "main", "%s: draining", strsignal(sig));
-	service_notify_stopping();
-	node_stop(&node);
+	node_run(&node, stop_fd, on_stop_signal);
 	node_destroy(&node);
+	close(stop_fd);
 	log_msg(LOG_INFO, "main", "herald stopped");
 	return 0;
 }

@@ -57,12 +57,19 @@ unsigned node_default_workers(void);
  * Redis bridges) on zeroed n; 0, or -1 (logged, nothing left to free). */
 int node_init(struct node *n, const struct config *cfg, unsigned count);
 
-/* Starts one thread per worker; 0, or -1 (logged; stop what started with
- * node_stop). Signals must be blocked by the caller: workers take none. */
+/* Starts a thread for every worker but worker 0 (node_run runs it); 0,
+ * or -1 (logged; stop what started with node_stop). Signals must be
+ * blocked by the caller: workers take none. */
 int node_start(struct node *n);
 
-/* Asks every worker to stop, and waits until each has drained (closed
- * its sessions or reached the drain's deadline) and returned. */
+/* Runs worker 0 on the calling thread until stop_fd (a signalfd of the
+ * stop signals) is readable; then calls on_stop(signal), asks every worker
+ * to stop, and returns once each has drained (closed its sessions or
+ * reached the drain's deadline). */
+void node_run(struct node *n, int stop_fd, void (*on_stop)(int sig));
+
+/* Stops and joins the threads node_start() started (after a failed
+ * start). */
 void node_stop(struct node *n);
 
 /* Frees every worker and the bus. */
