@@ -59,7 +59,10 @@ struct hub {
 	const struct hub_node_ops *node; /* NULL: a hub on its own */
 	void *node_arg;
 	size_t cost_told;             /* own cost the node last heard */
+	size_t largest;               /* the largest session's queue cost, at
+					 least (exact after a shed or a tick) */
 	size_t elsewhere;             /* other workers' cost, last asked */
+	size_t elsewhere_largest;     /* their largest session's, last asked */
 };
 
 static void hub_count(struct hub *hub, int channel, const char *name,
@@ -73,7 +76,8 @@ static void hub_count(struct hub *hub, int channel, const char *name,
 static size_t hub_elsewhere(struct hub *hub)
 {
 	if (hub->node && hub->node->elsewhere)
-		hub->elsewhere = hub->node->elsewhere(hub->node_arg);
+		hub->elsewhere = hub->node->elsewhere(hub->node_arg,
+						      &hub->elsewhere_largest);
 	return hub->elsewhere;
 }
 
@@ -89,7 +93,7 @@ static void hub_tell_cost(struct hub *hub, int always)
 		return;
 	hub->cost_told = own;
 	if (hub->node->cost)
-		hub->node->cost(hub->node_arg, own);
+		hub->node->cost(hub->node_arg, own, hub->largest);
 	hub_elsewhere(hub);
 }
 
@@ -455,14 +459,19 @@ static struct hub_session *hub_largest_holder(struct hub *hub)
  * cost at most half the budget (so that shedding, a walk over every
  * session, happens once per half a budget of growth, not per frame).
  * With other workers, each sheds its own share: its queues down to half
- * the budget times the part of the node's cost they hold.
+ * the budget times the part of the node's cost they hold, and only
+ * sessions holding at least half of what the node's largest holds (the
+ * others' as they last told): largest first across the node, as near as
+ * the workers can tell without a lock. The worker holding the largest
+ * sheds it on its next delivery or tick.
  */
 static void hub_shed(struct hub *hub, size_t need)
 {
 	size_t budget = hub->limits.memory_budget, target = budget / 2;
 	size_t own = hub_queued_cost(hub), total = own + hub->elsewhere;
+	size_t floor = 0;
 	struct hub_holder *all;
-	size_t n = 0;
+	size_t n = 0, i = 0;
 
 	if (hub->elsewhere && total)
 		target = (size_t)((double)target * (double)own / (double)total);
@@ -477,6 +486,8 @@ static void hub_shed(struct hub *hub, size_t need)
 			metric_add(&hub->metrics->memory_sheds, 1);
 			hub_slow_consumer(hub, s, "memory_budget", budget, 0);
 		}
+		hub->largest = 0;
+		hub_tell_cost(hub, 1);
 		return;
 	}
 	lws_start_foreach_dll(struct lws_dll2 *, d, hub->sessions.head)
@@ -491,10 +502,15 @@ static void hub_shed(struct hub *hub, size_t need)
 	}
 	lws_end_foreach_dll(d);
 	qsort(all, n, sizeof(*all), hub_holder_cmp);
-	for (size_t i = 0; i < n && hub_queued_cost(hub) > target; i++) {
+	if (hub->elsewhere_largest)
+		floor = (n && all[0].cost > hub->elsewhere_largest
+			 ? all[0].cost : hub->elsewhere_largest) / 2;
+	for (; i < n && hub_queued_cost(hub) > target && all[i].cost >= floor;
+	     i++) {
 		metric_add(&hub->metrics->memory_sheds, 1);
 		hub_slow_consumer(hub, all[i].s, "memory_budget", budget, 0);
 	}
+	hub->largest = i < n ? all[i].cost : 0;
 	free(all);
 	hub_tell_cost(hub, 1); /* or the others shed for what is gone */
 }
@@ -512,11 +528,10 @@ static void hub_shed(struct hub *hub, size_t need)
  * - the decision: a frame that would take s past its limits makes it a
  *   slow consumer; a frame that would take the queues together past the
  *   memory budget first sheds the sessions holding the most (hub_shed),
- *   s among them if it is one of those; with other workers, only a hub
- *   holding at least shed_floor (half the budget shared out) sheds: past
- *   the budget one worker at least holds that much, and sheds on its next
- *   delivery, while one holding little would shed sessions that are not
- *   the largest;
+ *   s among them if it is one of those (with other workers, the node's
+ *   largest as near as they can tell, and a worker sheds past the budget
+ *   on its tick too, so the one holding the largest does even when its
+ *   sessions get nothing);
  * - what follows: a slow consumer's queue is dropped at once (memory stays
  *   bounded), it is counted (slow_consumers, and memory_sheds for the
  *   budget; its lost frames in drops) and logged once, and it is closed
@@ -529,11 +544,13 @@ static int hub_check_output_limit(struct hub *hub, struct hub_session *s,
 {
 	struct frame_queue *q = &s->queue;
 	size_t cost = hub_cost(f->len, 1), budget = hub->limits.memory_budget;
+	size_t after = hub_cost(q->bytes, q->count) + cost;
 
+	if (after > hub->largest)
+		hub->largest = after;
 	hub_tell_cost(hub, 0);
 	if (budget && hub_queued_cost(hub) + hub->elsewhere + cost > budget &&
-	    hub_queued_cost(hub) + hub_elsewhere(hub) + cost > budget &&
-	    hub_queued_cost(hub) + cost >= hub->limits.shed_floor) {
+	    hub_queued_cost(hub) + hub_elsewhere(hub) + cost > budget) {
 		hub_shed(hub, cost);
 		if (s->close_code)
 			return -1; /* s was one of the largest: shed */
@@ -562,8 +579,15 @@ void hub_session_end(struct hub *hub, struct hub_session *s,
 
 void hub_tick(struct hub *hub, uint64_t now_ms)
 {
+	struct hub_session *l;
+
 	heartbeat_tick(hub->beat, now_ms);
+	l = hub->node ? hub_largest_holder(hub) : NULL; /* exact once a second */
+	hub->largest = l ? hub_cost(l->queue.bytes, l->queue.count) : 0;
 	hub_tell_cost(hub, 1);
+	if (hub->limits.memory_budget &&
+	    hub_queued_cost(hub) + hub->elsewhere > hub->limits.memory_budget)
+		hub_shed(hub, 0);
 }
 
 unsigned hub_deliver_session(struct hub *hub, struct hub_session *s,

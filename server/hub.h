@@ -72,9 +72,6 @@ struct hub_limits {
 	size_t max_queue;          /* cost of unsent frames per session */
 	size_t memory_budget;      /* cost of every session's unsent frames
 				      together; 0: unbounded */
-	size_t shed_floor;         /* past the budget, a hub whose queues
-				      cost less sheds none of them: other
-				      workers hold the most (0: always) */
 	long max_sessions;
 	unsigned heartbeat_s;      /* ping period; 0 counts as 1 */
 };
@@ -110,15 +107,17 @@ struct hub *hub_create(const struct hub_ops *ops, const struct hub_limits *lim,
  *   closed (-1), or a session subscribed to channel name (channel 1, +1)
  *   or left it (-1): the node counts clients, channels and recipients
  *   over every worker;
- * - cost: this hub's queues cost own now (called when it moved by
- *   HUB_COST_STEP since the last call, and by hub_tick);
- * - elsewhere: what the other workers' queues cost, as they last told
- *   (the memory budget is the node's: hub_check_output_limit in hub.c).
+ * - cost: this hub's queues cost own now, and its largest session's queue
+ *   costs largest (called when own moved by HUB_COST_STEP since the last
+ *   call, after shedding, and by hub_tick);
+ * - elsewhere: what the other workers' queues cost, as they last told,
+ *   and in *largest the largest session's on any of them (the memory
+ *   budget is the node's: hub_check_output_limit in hub.c).
  */
 struct hub_node_ops {
 	void (*count)(void *arg, int channel, const char *name, int delta);
-	void (*cost)(void *arg, size_t own);
-	size_t (*elsewhere)(void *arg);
+	void (*cost)(void *arg, size_t own, size_t largest);
+	size_t (*elsewhere)(void *arg, size_t *largest);
 };
 
 /* How far this hub's cost moves before the node is told. */

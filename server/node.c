@@ -148,22 +148,31 @@ static void node_on_count(void *arg, int channel, const char *name, int delta)
 		      delta);
 }
 
-static void node_on_cost(void *arg, size_t own)
+static void node_on_cost(void *arg, size_t own, size_t largest)
 {
 	struct worker *w = arg;
 
 	metric_set(&w->queued_cost, own);
+	metric_set(&w->largest_cost, largest);
 }
 
-static size_t node_on_elsewhere(void *arg)
+static size_t node_on_elsewhere(void *arg, size_t *largest)
 {
 	struct worker *w = arg;
 	struct node *n = w->node;
 	size_t sum = 0;
 
-	for (unsigned i = 0; i < n->count; i++)
-		if (&n->workers[i] != w)
-			sum += (size_t)metric_read(&n->workers[i].queued_cost);
+	*largest = 0;
+	for (unsigned i = 0; i < n->count; i++) {
+		struct worker *o = &n->workers[i];
+		size_t l = (size_t)metric_read(&o->largest_cost);
+
+		if (o == w)
+			continue;
+		sum += (size_t)metric_read(&o->queued_cost);
+		if (l > *largest)
+			*largest = l;
+	}
 	return sum;
 }
 

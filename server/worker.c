@@ -79,8 +79,6 @@ int worker_init(struct worker *w, struct node *node, int index)
 	struct hub_limits limits = {
 		.max_queue = (size_t)cfg->max_queue,
 		.memory_budget = (size_t)cfg->memory_budget, /* the node's */
-		.shed_floor = node->count > 1
-			? (size_t)cfg->memory_budget / 2 / node->count : 0,
 		.max_sessions = cfg->max_connections,
 		.heartbeat_s = (unsigned)cfg->heartbeat,
 	};

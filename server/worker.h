@@ -44,6 +44,7 @@ struct worker {
 	struct metrics metrics;       /* written here only (metric_add) */
 	uint64_t open_sessions;       /* published gauges: metric_set here, */
 	uint64_t queued_cost;         /* metric_read anywhere */
+	uint64_t largest_cost;        /* its largest session's queue cost */
 	int redis_ready;              /* atomic: the bridge is ready */
 	struct redis_bridge *redis;   /* NULL with --redis-url none */
 	struct history *history;      /* seqs, rings, resumes (history.h) */

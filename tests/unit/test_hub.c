@@ -693,7 +693,7 @@ static void test_session_close_releases_everything(void)
 /* ---- what the hub tells its node (node.h) ---- */
 
 static char count_log[256];
-static size_t cost_told, cost_elsewhere;
+static size_t cost_told, cost_elsewhere, largest_elsewhere;
 
 static void record_count(void *arg, int channel, const char *name, int delta)
 {
@@ -704,15 +704,17 @@ static void record_count(void *arg, int channel, const char *name, int delta)
 		 delta > 0 ? '+' : '-', channel ? "#" : "", name);
 }
 
-static void record_cost(void *arg, size_t own)
+static void record_cost(void *arg, size_t own, size_t largest)
 {
 	(void)arg;
+	(void)largest;
 	cost_told = own;
 }
 
-static size_t fake_elsewhere(void *arg)
+static size_t fake_elsewhere(void *arg, size_t *largest)
 {
 	(void)arg;
+	*largest = largest_elsewhere;
 	return cost_elsewhere;
 }
 
@@ -769,19 +771,26 @@ static void test_budget_counts_other_workers(void)
 	hub_session_close(hub, &s);
 	hub_destroy(hub);
 
-	/* holding less than shed_floor, a hub leaves the shedding to the
-	 * worker that holds the most, and still refuses new messages */
-	lim.shed_floor = 2 * HUB_COST_STEP;
+	/* its sessions hold less than half of what another worker's largest
+	 * does: that one is shed (by its worker), not these; new messages
+	 * are refused all the same */
 	hub = hub_create(&fake_ops, &lim, &metrics);
 	hub_set_node(hub, &recording_node, NULL);
 	open_session(hub, &s, "bob");
 	cost_elsewhere = 4 * HUB_COST_STEP; /* the whole budget elsewhere */
+	largest_elsewhere = 3 * HUB_COST_STEP;
 	CHECK(hub_overloaded(hub));
 	CHECK_INT_EQ(hub_deliver_session(hub, &s, f), 1);
+	CHECK_INT_EQ(hub_deliver_session(hub, &s, f), 1);
 	CHECK_INT_EQ(s.close_code, 0);
+	/* once the other's largest is gone, this one is the largest: shed */
+	largest_elsewhere = HUB_COST_STEP / 2;
+	hub_tick(hub, hub_now_ms());
+	CHECK_INT_EQ(s.close_code, CLOSE_SLOW_CONSUMER);
 	hub_session_close(hub, &s);
 	hub_destroy(hub);
 	frame_unref(f);
+	largest_elsewhere = 0;
 	cost_elsewhere = 0;
 }
 
