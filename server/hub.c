@@ -469,7 +469,7 @@ static void hub_shed(struct hub *hub, size_t need)
 {
 	size_t budget = hub->limits.memory_budget, target = budget / 2;
 	size_t own = hub_queued_cost(hub), total = own + hub->elsewhere;
-	size_t floor = 0;
+	size_t least = 0;             /* what a session shed holds at least */
 	struct hub_holder *all;
 	size_t n = 0, i = 0;
 
@@ -503,9 +503,9 @@ static void hub_shed(struct hub *hub, size_t need)
 	lws_end_foreach_dll(d);
 	qsort(all, n, sizeof(*all), hub_holder_cmp);
 	if (hub->elsewhere_largest)
-		floor = (n && all[0].cost > hub->elsewhere_largest
+		least = (n && all[0].cost > hub->elsewhere_largest
 			 ? all[0].cost : hub->elsewhere_largest) / 2;
-	for (; i < n && hub_queued_cost(hub) > target && all[i].cost >= floor;
+	for (; i < n && hub_queued_cost(hub) > target && all[i].cost >= least;
 	     i++) {
 		metric_add(&hub->metrics->memory_sheds, 1);
 		hub_slow_consumer(hub, all[i].s, "memory_budget", budget, 0);
