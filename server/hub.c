@@ -582,7 +582,8 @@ void hub_tick(struct hub *hub, uint64_t now_ms)
 	struct hub_session *l;
 
 	heartbeat_tick(hub->beat, now_ms);
-	l = hub->node ? hub_largest_holder(hub) : NULL; /* exact once a second */
+	/* exact once a second; idle sessions queue nothing: no walk */
+	l = hub->node && hub->queued.count ? hub_largest_holder(hub) : NULL;
 	hub->largest = l ? hub_cost(l->queue.bytes, l->queue.count) : 0;
 	hub_tell_cost(hub, 1);
 	if (hub->limits.memory_budget &&
