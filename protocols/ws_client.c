@@ -46,6 +46,8 @@ struct ws_session {
 	struct hub_session hub;      /* first: lws user space is the session */
 	struct reassembly rx;        /* the message being received */
 	uint8_t opened;              /* registered with the hub */
+	uint8_t reserved;            /* holds a seat of the node's session
+					limit (node_session_reserve) */
 	uint8_t peer_closed;         /* the client sent its close frame */
 };
 
@@ -62,7 +64,7 @@ static struct admission_policy ws_policy(struct worker *w)
 	return p;
 }
 
-static int ws_filter(struct lws *wsi)
+static int ws_filter(struct lws *wsi, struct ws_session *pss)
 {
 	struct worker *w = worker_of(wsi);
 	struct admission_policy policy = ws_policy(w);
@@ -70,8 +72,15 @@ static int ws_filter(struct lws *wsi)
 	struct ws_request r;
 
 	ws_request_gather(wsi, &r);
-	if (!admission_check(&policy, &r.req, &res))
-		return 0;
+	if (!admission_check(&policy, &r.req, &res)) {
+		/* the seat itself: another worker may have taken the last one
+		 * since the check (given back in ws_closed) */
+		if (!node_session_reserve(w->node, w->cfg->session_limit)) {
+			pss->reserved = 1;
+			return 0;
+		}
+		admission_refuse_full(&res);
+	}
 	metric_add(&w->metrics.refused_total, 1);
 	admission_log_refusal(&res);
 	http_api_refuse_upgrade(wsi, res.status, res.error);
@@ -122,7 +131,6 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
 	if (hub_session_open(w->hub, &pss->hub, res.client_id))
 		return -1;
 	pss->opened = 1;
-	node_session_add(w->node, 1);
 	worker_publish_gauges(w);
 	metric_add(&w->metrics.connections_total, 1);
 
@@ -316,8 +324,11 @@ static void ws_closed(struct lws *wsi, struct ws_session *pss)
 		router_session_closed(w, &pss->hub);
 		hub_session_close(w->hub, &pss->hub);
 		pss->opened = 0;
-		node_session_add(w->node, -1);
 		worker_publish_gauges(w);
+	}
+	if (pss->reserved) {
+		node_session_release(w->node);
+		pss->reserved = 0;
 	}
 	auth_grant_free(pss->hub.grant);
 	pss->hub.grant = NULL;
@@ -334,7 +345,7 @@ static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
 		/* a fresh connection is bound to this, the default protocol */
 		return http_api_confirm_upgrade(wsi);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return ws_filter(wsi);
+		return ws_filter(wsi, pss);
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(wsi, pss);
 	case LWS_CALLBACK_RECEIVE:

@@ -146,8 +146,13 @@ int admission_check(const struct admission_policy *p,
 	if (p->draining)
 		return admission_refuse(res, 503, "server is shutting down");
 	if ((long)p->sessions >= p->max_sessions)
-		return admission_refuse(res, 503, "connection limit reached");
+		return admission_refuse_full(res);
 	return 0;
+}
+
+int admission_refuse_full(struct admission_result *res)
+{
+	return admission_refuse(res, 503, "connection limit reached");
 }
 
 int admission_identify(const struct admission_policy *p,

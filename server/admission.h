@@ -64,6 +64,10 @@ int admission_identify(const struct admission_policy *p,
 		       const struct admission_request *r,
 		       struct admission_result *res, struct auth_grant **grant);
 
+/* The refusal past the session limit: 503. For an upgrade whose seat
+ * another worker took between admission_check() and its reservation. */
+int admission_refuse_full(struct admission_result *res);
+
 /* Logs a refusal (status, client_id, reason), at most 20 lines a second
  * per thread; the rest are summed up in one line. */
 void admission_log_refusal(const struct admission_result *res);

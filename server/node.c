@@ -96,10 +96,22 @@ long node_sessions(struct node *n)
 	return (long)__atomic_load_n(&n->_sessions, __ATOMIC_RELAXED);
 }
 
-void node_session_add(struct node *n, int delta)
+int node_session_reserve(struct node *n, long limit)
 {
-	__atomic_add_fetch(&n->_sessions, (uint64_t)(int64_t)delta,
-			   __ATOMIC_RELAXED);
+	uint64_t now = __atomic_load_n(&n->_sessions, __ATOMIC_RELAXED);
+
+	do {
+		if ((long)now >= limit)
+			return -1;
+	} while (!__atomic_compare_exchange_n(&n->_sessions, &now, now + 1, 1,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return 0;
+}
+
+void node_session_release(struct node *n)
+{
+	__atomic_sub_fetch(&n->_sessions, 1, __ATOMIC_RELAXED);
 }
 
 static void node_name_add(struct node *n, enum node_name_kind kind,

@@ -86,9 +86,17 @@ void node_teardown(struct node *n);
  * gaps, like Redis Stream ids) and never restart while the node runs. */
 void node_next_seq(struct node *n, char *out, size_t outlen);
 
-/* Sessions open on every worker: what the session limit bounds. */
+/* Sessions open (or being opened) on every worker: what the session
+ * limit bounds. */
 long node_sessions(struct node *n);
-void node_session_add(struct node *n, int delta);
+
+/* Takes a seat for a new session when fewer than limit are taken: 0, or
+ * -1 (the node is full; nothing taken). Atomic, so two workers cannot
+ * both take the last one. */
+int node_session_reserve(struct node *n, long limit);
+
+/* Gives a seat back (the session closed, or never opened). */
+void node_session_release(struct node *n);
 
 /* Sessions of client name (NODE_CLIENT) or subscribers of channel name
  * (NODE_CHANNEL) on every worker. */
