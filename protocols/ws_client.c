@@ -5,7 +5,9 @@
  * Lifecycle of a session (pss = struct ws_session, zeroed by lws):
  *   FILTER_PROTOCOL_CONNECTION  the request's headers go to admission.c;
  *                               a refusal writes an HTTP status with a
- *                               JSON body and allocates nothing
+ *                               JSON body and allocates nothing; a
+ *                               request let in takes its seat of the
+ *                               node's session limit
  *   ESTABLISHED                 token grant (admission_identify),
  *                               hub_session_open, ?channels=, welcome
  *   RECEIVE                     reassembly (reassembly.c), then the
@@ -18,7 +20,8 @@
  *   WS_PEER_INITIATED_CLOSE     the client closed: nothing it sends after
  *                               that is acted on; an invalid close code
  *                               is answered with 1002
- *   CLOSED / DROP_PROTOCOL      hub_session_close, free grant and buffer
+ *   CLOSED / DROP_PROTOCOL      hub_session_close, the seat given back,
+ *                               free grant and buffer
  *
  * Thread: the worker's lws service thread.
  */
