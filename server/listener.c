@@ -34,7 +34,7 @@ struct listener {
 	ev_timer backoff;
 	listener_accept_fn fn;
 	void *arg;
-	unsigned long pauses;        /* ever */
+	unsigned long pauses;        /* ever: the first is logged at once */
 	unsigned long pauses_unlogged;
 	ev_tstamp last_log;
 };
@@ -221,9 +221,4 @@ void listener_destroy(struct listener *l)
 	ev_timer_stop(l->loop, &l->backoff);
 	close(l->fd);
 	free(l);
-}
-
-unsigned long listener_fd_pauses(const struct listener *l)
-{
-	return l ? l->pauses : 0;
 }

@@ -43,7 +43,4 @@ struct listener *listener_create(struct ev_loop *loop, const char *host,
 /* Stops accepting and closes the socket. NULL is ignored. */
 void listener_destroy(struct listener *l);
 
-/* Times accepting was paused because file descriptors ran out. */
-unsigned long listener_fd_pauses(const struct listener *l);
-
 #endif

@@ -64,32 +64,10 @@ static void message_check_fields(struct client_msg *m)
 			return;
 		}
 		break;
-	case MSG_HISTORY: {
-		json_t *limit = json_object_get(m->root, "limit");
-
-		if (message_string_field(m, "channel", &name, &len)) {
-			message_invalid(m, "bad_request",
-					"\"channel\" must be a string");
-			return;
-		}
-		if (!names_valid_channel(name, len)) {
-			message_invalid(m, "bad_channel",
-					"channel names are 1-128 characters "
-					"of [A-Za-z0-9_.:@-]");
-			return;
-		}
-		if (limit && (!json_is_integer(limit) ||
-			      json_integer_value(limit) < 1)) {
-			message_invalid(m, "bad_request",
-					"\"limit\" must be a positive integer");
-			return;
-		}
-		m->limit = limit ? json_integer_value(limit) : 0;
-		break;
-	}
 	case MSG_SUBSCRIBE:
 	case MSG_UNSUBSCRIBE:
 	case MSG_PUBLISH:
+	case MSG_HISTORY:
 		if (message_string_field(m, "channel", &name, &len)) {
 			message_invalid(m, "bad_request",
 					"\"channel\" must be a string");
@@ -101,8 +79,10 @@ static void message_check_fields(struct client_msg *m)
 					"server's");
 			return;
 		}
-		if (m->type == MSG_PUBLISH ? !names_valid_channel(name, len)
-					   : !names_subscribable(name, len)) {
+		/* a history is read of a channel one could publish to */
+		if (m->type == MSG_PUBLISH || m->type == MSG_HISTORY
+			    ? !names_valid_channel(name, len)
+			    : !names_subscribable(name, len)) {
 			message_invalid(m, "bad_channel",
 					"channel names are 1-128 characters "
 					"of [A-Za-z0-9_.:@-]");
@@ -123,6 +103,18 @@ static void message_check_fields(struct client_msg *m)
 				return;
 			}
 			m->since = since ? json_string_value(since) : NULL;
+		}
+		if (m->type == MSG_HISTORY) {
+			json_t *limit = json_object_get(m->root, "limit");
+
+			if (limit && (!json_is_integer(limit) ||
+				      json_integer_value(limit) < 1)) {
+				message_invalid(m, "bad_request",
+						"\"limit\" must be a positive "
+						"integer");
+				return;
+			}
+			m->limit = limit ? json_integer_value(limit) : 0;
 		}
 		break;
 	default:

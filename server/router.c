@@ -148,17 +148,35 @@ static void deliver_channel_message(struct worker *w, const char *channel,
 	frame_unref(f);
 }
 
+/* Queues f on this worker's recipients of a target (kind, name); seq is
+ * a channel message's. Returns the number of sessions. */
+static unsigned deliver_here(struct worker *w, enum route_kind kind,
+			     const char *name, const struct seq *seq,
+			     struct frame *f)
+{
+	switch (kind) {
+	case ROUTE_BROADCAST:
+		return hub_deliver_all(w->hub, f);
+	case ROUTE_CLIENT:
+		return hub_deliver_client(w->hub, name, f);
+	case ROUTE_CHANNEL:
+		return channel_deliver(w, name, seq, 0, f);
+	case ROUTE_KEEPALIVE:
+		break;
+	}
+	return 0;
+}
+
 /* A notification from Redis for t (or a $sys one from this worker):
  * numbered here when it is for a channel and history is off (with history
  * on, a backend's plain PUBLISH has no seq). */
-static void notify(struct worker *w, const struct route_target *t,
+void router_notify(struct worker *w, const struct route_target *t,
 		   json_t *data)
 {
 	char channel[ROUTE_NAME_MAX], text[SEQ_MAX];
 	int numbered = t->kind == ROUTE_CHANNEL && !history_on(w);
 	struct frame *f;
 	struct seq seq;
-	unsigned n = 0;
 
 	/* nothing is encoded for a target with nobody here */
 	if ((t->kind == ROUTE_CLIENT && !hub_has_client(w->hub, t->name)) ||
@@ -168,30 +186,11 @@ static void notify(struct worker *w, const struct route_target *t,
 		local_seq(w, &seq, text);
 	route_public_name(t, channel);
 	f = message_frame_notification(channel, data, numbered ? text : NULL);
-	switch (t->kind) {
-	case ROUTE_BROADCAST:
-		n = hub_deliver_all(w->hub, f);
-		break;
-	case ROUTE_CLIENT:
-		n = hub_deliver_client(w->hub, t->name, f);
-		break;
-	case ROUTE_CHANNEL:
-		if (numbered)
-			local_keep(w, t->name, seq, f, 1);
-		n = channel_deliver(w, t->name, numbered ? &seq : NULL, 0, f);
-		break;
-	case ROUTE_KEEPALIVE:
-		break;
-	}
-	if (n)
+	if (numbered)
+		local_keep(w, t->name, seq, f, 1);
+	if (deliver_here(w, t->kind, t->name, numbered ? &seq : NULL, f))
 		metric_add(&w->metrics.notifications, 1);
 	frame_unref(f);
-}
-
-void router_notify(struct worker *w, const struct route_target *t,
-		   json_t *data)
-{
-	notify(w, t, data);
 }
 
 /* Delivers a client's message (internal target) from Redis here. */
@@ -227,7 +226,6 @@ struct router_post {
 	struct seq seq;
 	int origin;                   /* the posting worker's index */
 	uint8_t kind;                 /* enum route_kind */
-	uint8_t has_seq;
 	char name[ROUTE_NAME_MAX];    /* client id or channel; "" */
 	uint32_t len;
 	unsigned char payload[];
@@ -239,31 +237,25 @@ static void router_on_post(const struct bus_msg *m, void *arg)
 	const struct router_post *p = (const struct router_post *)m;
 	struct worker *w = arg;
 	struct frame *f = NULL;
-	unsigned n = 0;
+	int here;
 
 	switch (p->kind) {
 	case ROUTE_BROADCAST:
-		if (hub_session_count(w->hub) &&
-		    (f = frame_from(p->payload, p->len, 0)))
-			n = hub_deliver_all(w->hub, f);
+		here = hub_session_count(w->hub) > 0;
 		break;
 	case ROUTE_CLIENT:
-		if (hub_has_client(w->hub, p->name) &&
-		    (f = frame_from(p->payload, p->len, 0)))
-			n = hub_deliver_client(w->hub, p->name, f);
+		here = hub_has_client(w->hub, p->name);
 		break;
-	case ROUTE_CHANNEL:
-		/* every worker keeps it: a resume here must find it */
-		if (history_on(w) || hub_channel_find(w->hub, p->name))
-			f = frame_from(p->payload, p->len, 0);
-		local_keep(w, p->name, p->seq, f, p->origin == w->index);
-		if (f)
-			n = channel_deliver(w, p->name, &p->seq, 0, f);
-		break;
-	case ROUTE_KEEPALIVE:
+	default: /* a channel's: every worker keeps it, so that a resume
+		  * here finds it */
+		here = history_on(w) || hub_channel_find(w->hub, p->name);
 		break;
 	}
-	if (n)
+	if (here)
+		f = frame_from(p->payload, p->len, 0);
+	if (p->kind == ROUTE_CHANNEL)
+		local_keep(w, p->name, p->seq, f, p->origin == w->index);
+	if (f && deliver_here(w, p->kind, p->name, &p->seq, f))
 		metric_add((uint64_t *)((char *)&w->metrics + p->counter), 1);
 	frame_unref(f);
 }
@@ -291,7 +283,6 @@ static int router_post_end(struct worker *w, const struct route_target *t,
 		p->counter = counter;
 		p->origin = w->index;
 		p->kind = (uint8_t)t->kind;
-		p->has_seq = seq != NULL;
 		if (seq)
 			p->seq = *seq;
 		snprintf(p->name, sizeof(p->name), "%s", t->name);
@@ -1004,6 +995,15 @@ void router_client_text(struct worker *w, struct hub_session *s,
 	struct client_msg m;
 
 	message_parse(buf, len, &m);
+	/* publish, subscribe and history name a channel the token must allow */
+	if ((m.type == MSG_PUBLISH || m.type == MSG_SUBSCRIBE ||
+	     m.type == MSG_HISTORY) &&
+	    !auth_grant_allows(s->grant, m.target)) {
+		router_error(w, s, "forbidden",
+			     "the token does not allow this channel", m.id);
+		message_release(&m);
+		return;
+	}
 	switch (m.type) {
 	case MSG_TEXT_ECHO:
 		router_reply(w, s, message_frame_text_echo(buf, len));
@@ -1026,31 +1026,13 @@ void router_client_text(struct worker *w, struct hub_session *s,
 		route_client_message(w, s, &t, m.data, m.id);
 		break;
 	case MSG_PUBLISH:
-		if (!auth_grant_allows(s->grant, m.target)) {
-			router_error(w, s, "forbidden",
-				     "the token does not allow this channel",
-				     m.id);
-			break;
-		}
 		route_channel(&t, m.target, 1);
 		route_client_publish(w, s, &t, m.data, m.id);
 		break;
 	case MSG_SUBSCRIBE:
-		if (!auth_grant_allows(s->grant, m.target)) {
-			router_error(w, s, "forbidden",
-				     "the token does not allow this channel",
-				     m.id);
-			break;
-		}
 		router_subscribe_message(w, s, &m);
 		break;
 	case MSG_HISTORY:
-		if (!auth_grant_allows(s->grant, m.target)) {
-			router_error(w, s, "forbidden",
-				     "the token does not allow this channel",
-				     m.id);
-			break;
-		}
 		router_history_message(w, s, &m);
 		break;
 	case MSG_UNSUBSCRIBE:
