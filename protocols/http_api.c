@@ -15,6 +15,7 @@
  * Thread: the worker's lws service thread.
  */
 #include "http_api.h"
+#include "admission.h"
 #include "history.h"
 #include "history_query.h"
 #include "log.h"
@@ -624,24 +625,10 @@ const struct lws_protocols http_api_protocol = {
 void http_api_refuse_upgrade(struct lws *wsi, int status, const char *error)
 {
 	unsigned char buf[LWS_PRE + 512];
-	char body[160];
-	const char *reason;
-	int blen, n;
+	size_t n = admission_format_refusal((char *)buf + LWS_PRE,
+					    sizeof(buf) - LWS_PRE, status,
+					    error);
 
-	switch (status) {
-	case 400: reason = "Bad Request"; break;
-	case 401: reason = "Unauthorized"; break;
-	case 403: reason = "Forbidden"; break;
-	case 404: reason = "Not Found"; break;
-	default: reason = "Service Unavailable"; break;
-	}
-	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
-	n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
-		     "HTTP/1.1 %d %s\r\n"
-		     "content-type: application/json\r\n"
-		     "content-length: %d\r\n"
-		     "connection: close\r\n\r\n%s",
-		     status, reason, blen, body);
-	if (n > 0 && n < (int)(sizeof(buf) - LWS_PRE))
-		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP);
+	if (n)
+		lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP);
 }

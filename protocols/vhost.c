@@ -14,6 +14,7 @@
 #include "log.h"
 #include "worker.h"
 #include "ws_client.h"
+#include "ws_conn.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -222,25 +223,47 @@ int transport_create(struct worker *w)
 	return 0;
 }
 
-void transport_adopt(struct worker *w, int fd)
+/* The shard whose range holds fd (vhost_create_shard_below). */
+static struct lws_vhost *vhost_for_fd(struct transport *t, int fd)
 {
-	struct transport *t = &w->transport;
 	unsigned shard = 0;
 
-	/* the shard whose range holds fd (vhost_create_shard_below) */
 	while (shard < t->_count - 1 && fd >= t->_top[shard])
 		shard++;
+	return t->_vhosts[shard];
+}
 
+void transport_adopt(struct worker *w, int fd)
+{
+	if (!w->cfg->tls_cert)
+		ws_conn_accept(w, fd);
+	else
+		transport_adopt_lws(w, fd);
+}
+
+void transport_adopt_lws(struct worker *w, int fd)
+{
 	/* lws closes fd itself when it cannot adopt it (a failed TLS
 	 * handshake ends here too) */
-	if (!lws_adopt_socket_vhost(t->_vhosts[shard], fd))
+	if (!lws_adopt_socket_vhost(vhost_for_fd(&w->transport, fd), fd))
 		log_msg(LOG_DEBUG, "transport", "lws did not take a new "
 			"connection");
+}
+
+void transport_adopt_read(struct worker *w, int fd, const char *buf,
+			  size_t len)
+{
+	if (!lws_adopt_socket_vhost_readbuf(vhost_for_fd(&w->transport, fd),
+					    fd, buf, len))
+		log_msg(LOG_DEBUG, "transport", "lws did not take a "
+			"connection handed over");
 }
 
 void transport_destroy(struct worker *w)
 {
 	struct transport *t = &w->transport;
+
+	ws_conn_close_all(w);
 
 	for (unsigned i = 0; i < TRANSPORT_SHARDS; i++) {
 		if (t->_shards[i])

@@ -1,17 +1,15 @@
 /*
- * ws_client — the lws protocol behind /ws/<client_id>: translates lws
- * events into hub and router calls and holds no policy of its own.
+ * ws_client — the lws protocol behind /ws/<client_id> on TLS listeners:
+ * translates lws events into ws_session calls and holds no policy of its
+ * own. Plain TCP upgrades are herald's own (ws_conn.c); lws carries the
+ * ones it cannot see the bytes of, and whatever ws_conn.c leaves to the
+ * HTTP server.
  *
  * Lifecycle of a session (pss = struct ws_session, zeroed by lws):
- *   FILTER_PROTOCOL_CONNECTION  the request's headers go to admission.c;
- *                               a refusal writes an HTTP status with a
- *                               JSON body and allocates nothing; a
- *                               request let in takes its seat of the
- *                               node's session limit
- *   ESTABLISHED                 token grant (admission_identify),
- *                               hub_session_open, ?channels=, welcome
- *   RECEIVE                     reassembly (reassembly.c), then the
- *                               router (rate limit, what it does)
+ *   FILTER_PROTOCOL_CONNECTION  ws_session_admit; a refusal writes an HTTP
+ *                               status with a JSON body
+ *   ESTABLISHED                 ws_session_open
+ *   RECEIVE                     ws_session_receive
  *   (hub wake)                  frames for another session are written at
  *                               once when lws holds nothing back for it
  *   SERVER_WRITEABLE            write queued frames until lws must buffer;
@@ -20,139 +18,49 @@
  *   WS_PEER_INITIATED_CLOSE     the client closed: nothing it sends after
  *                               that is acted on; an invalid close code
  *                               is answered with 1002
- *   CLOSED / DROP_PROTOCOL      hub_session_close, the seat given back,
- *                               free grant and buffer
+ *   CLOSED / DROP_PROTOCOL      ws_session_closed
  *
  * Thread: the worker's lws service thread.
  */
 #include "ws_client.h"
 #include "ws_request.h"
-#include "admission.h"
-#include "transport.h"
-#include "auth.h"
+#include "ws_session.h"
 #include "close_code.h"
-#include "handshake.h"
-#include "history.h"
 #include "http_api.h"
 #include "hub.h"
 #include "log.h"
-#include "message.h"
-#include "reassembly.h"
-#include "router.h"
 #include "worker.h"
 
-#include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
-struct ws_session {
-	struct hub_session hub;      /* first: lws user space is the session */
-	struct reassembly rx;        /* the message being received */
-	uint8_t opened;              /* registered with the hub */
-	uint8_t reserved;            /* holds a seat of the node's session
-					limit (node_session_reserve) */
-	uint8_t peer_closed;         /* the client sent its close frame */
-};
+static const struct hub_ops ws_client_hub_ops;
 
-static struct admission_policy ws_policy(struct worker *w)
-{
-	struct admission_policy p = {
-		.token_secret = w->cfg->token_secret,
-		.allowed_origins = w->cfg->allowed_origins,
-		.max_sessions = w->cfg->session_limit,
-		.sessions = node_sessions(w->node), /* the node's limit */
-		.draining = w->draining,
-	};
-
-	return p;
-}
-
+/* The admitted upgrade's request, gathered again from lws's headers. */
 static int ws_filter(struct lws *wsi, struct ws_session *pss)
 {
 	struct worker *w = worker_of(wsi);
-	struct admission_policy policy = ws_policy(w);
 	struct admission_result res;
 	struct ws_request r;
 
 	ws_request_gather(wsi, &r);
-	if (!admission_check(&policy, &r.req, &res)) {
-		/* the seat itself: another worker may have taken the last one
-		 * since the check (given back in ws_closed) */
-		if (!node_session_reserve(w->node, w->cfg->session_limit)) {
-			pss->reserved = 1;
-			return 0;
-		}
-		admission_refuse_full(&res);
-	}
-	metric_add(&w->metrics.refused_total, 1);
-	admission_log_refusal(&res);
+	pss->ops = &ws_client_hub_ops;
+	if (!ws_session_admit(w, pss, &r.req, &res))
+		return 0;
 	http_api_refuse_upgrade(wsi, res.status, res.error);
 	return -1;
 }
 
-struct ws_subscribe_ctx {
-	struct lws *wsi;
-	const struct ws_request *r;
-};
-
-static void ws_subscribe_arg(const char *channel, size_t len, void *arg)
-{
-	struct ws_subscribe_ctx *ctx = arg;
-	struct lws *wsi = ctx->wsi;
-	struct ws_session *pss = lws_wsi_user(wsi);
-	char name[NAMES_CHANNEL_MAX + 1];
-	struct seq since;
-	int has_since = !handshake_since(ctx->r->req.args, ctx->r->req.nargs,
-					 channel, len, &since);
-
-	memcpy(name, channel, len);
-	name[len] = '\0';
-	if (router_subscribe(worker_of(wsi), &pss->hub, name,
-			     has_since ? &since : NULL))
-		log_msg(LOG_WARN, "ws", "client_id=%s could not subscribe to %s",
-			pss->hub.client_id, name);
-}
-
 static int ws_established(struct lws *wsi, struct ws_session *pss)
 {
-	struct worker *w = worker_of(wsi);
-	struct admission_policy policy = ws_policy(w);
-	struct admission_result res;
 	struct ws_request r;
-	char session[32];
-	struct frame *f;
 
-	pss->hub.transport = wsi;
 	/*
 	 * FILTER let it in. Reading the request again here is cheaper than
 	 * carrying a 65-byte client id copy in every session, and gives the
 	 * token's channel grant.
 	 */
 	ws_request_gather(wsi, &r);
-	if (admission_identify(&policy, &r.req, &res, &pss->hub.grant))
-		return -1;
-	if (hub_session_open(w->hub, &pss->hub, res.client_id))
-		return -1;
-	pss->opened = 1;
-	worker_publish_gauges(w);
-	metric_add(&w->metrics.connections_total, 1);
-
-	{
-		struct ws_subscribe_ctx ctx = { wsi, &r };
-
-		handshake_foreach_channel(r.req.args, r.req.nargs,
-					  ws_subscribe_arg, &ctx);
-	}
-
-	snprintf(session, sizeof(session), "%d-%" PRIu64, w->index,
-		 pss->hub.id);
-	f = message_frame_welcome(pss->hub.client_id, session, w->cfg->node_id,
-				  w->cfg->heartbeat);
-	hub_deliver_session(w->hub, &pss->hub, f);
-	frame_unref(f);
-	log_msg(LOG_INFO, "ws", "session open client_id=%s session=%s",
-		pss->hub.client_id, session);
-	return 0;
+	return ws_session_open(worker_of(wsi), pss, &r.req, wsi);
 }
 
 /*
@@ -160,49 +68,20 @@ static int ws_established(struct lws *wsi, struct ws_session *pss)
  * what is queued is flushed first and input is ignored meanwhile. Closing
  * from RECEIVE at once would close the socket with the client's unread
  * frames in it, and the kernel's reset would then overtake the close frame
- * (1006, not the code). Always returns 0, for "return ws_close_later(...)".
+ * (1006, not the code).
  */
-static int ws_close_later(struct lws *wsi, struct ws_session *pss,
-			  enum close_code code)
-{
-	hub_session_end(worker_of(wsi)->hub, &pss->hub, code);
-	return 0;
-}
-
 static int ws_receive(struct lws *wsi, struct ws_session *pss,
 		      const unsigned char *in, size_t len)
 {
 	struct worker *w = worker_of(wsi);
-	size_t max = (size_t)w->cfg->max_message_size;
-	const unsigned char *msg;
-	size_t msg_len;
-	int code;
+	size_t remaining = lws_remaining_packet_payload(wsi);
+	int code = ws_session_receive(w, pss, in, len, remaining,
+				      lws_is_final_fragment(wsi),
+				      lws_frame_is_binary(wsi));
 
-	if (pss->hub.close_code || pss->peer_closed)
-		return 0; /* closing, or closed by the client: input is ignored */
-	/* any input proves the peer alive, not only pongs (the heartbeat) */
-	hub_session_heard(&pss->hub, hub_now_ms());
-	switch (reassembly_add(&pss->rx, in, len,
-			       lws_remaining_packet_payload(wsi),
-			       lws_is_final_fragment(wsi),
-			       lws_frame_is_binary(wsi), max, &msg, &msg_len)) {
-	case REASSEMBLY_MORE:
-		return 0;
-	case REASSEMBLY_TOO_BIG:
-		metric_add(&w->metrics.oversize_closes, 1);
-		log_msg(LOG_INFO, "ws",
-			"closing client_id=%s: message over %zu bytes (1009)",
-			pss->hub.client_id, max);
-		return ws_close_later(wsi, pss, CLOSE_TOO_BIG);
-	case REASSEMBLY_NO_MEMORY:
-		return ws_close_later(wsi, pss, CLOSE_OUT_OF_MEMORY);
-	case REASSEMBLY_DONE:
-		break;
-	}
-	code = router_client_message(w, &pss->hub, msg, msg_len,
-				     pss->rx.binary);
-	reassembly_reset(&pss->rx);
-	return code ? ws_close_later(wsi, pss, (enum close_code)code) : 0;
+	if (code)
+		hub_session_end(w->hub, &pss->hub, (enum close_code)code);
+	return 0;
 }
 
 /*
@@ -317,27 +196,6 @@ static int ws_peer_closed(struct lws *wsi, struct ws_session *pss,
 	return -1;
 }
 
-static void ws_closed(struct lws *wsi, struct ws_session *pss)
-{
-	struct worker *w = worker_of(wsi);
-
-	if (pss->opened) {
-		log_msg(LOG_INFO, "ws", "session closed client_id=%s session=%d-%" PRIu64,
-			pss->hub.client_id, w->index, pss->hub.id);
-		router_session_closed(w, &pss->hub);
-		hub_session_close(w->hub, &pss->hub);
-		pss->opened = 0;
-		worker_publish_gauges(w);
-	}
-	if (pss->reserved) {
-		node_session_release(w->node);
-		pss->reserved = 0;
-	}
-	auth_grant_free(pss->hub.grant);
-	pss->hub.grant = NULL;
-	reassembly_free(&pss->rx);
-}
-
 static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
 			      void *user, void *in, size_t len)
 {
@@ -363,7 +221,7 @@ static int callback_ws_client(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED:
 	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
 		if (pss)
-			ws_closed(wsi, pss);
+			ws_session_closed(worker_of(wsi), pss);
 		return 0;
 	default:
 		return 0;
@@ -429,7 +287,7 @@ static void ws_hub_drop(struct hub_session *s)
 	lws_cancel_service(lws_get_context(wsi));
 }
 
-const struct hub_ops transport_hub_ops = {
+static const struct hub_ops ws_client_hub_ops = {
 	.wake = ws_hub_wake,
 	.close = ws_hub_close,
 	.drop = ws_hub_drop,

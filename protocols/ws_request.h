@@ -12,6 +12,7 @@
 #include <libwebsockets.h>
 
 #include "admission.h"
+#include "ws_wire.h"
 
 #define WS_MAX_ARGS 32
 #define WS_ARG_BUF (HANDSHAKE_MAX_QUERY + 64)
@@ -36,5 +37,14 @@ struct ws_request {
 
 /* Fills r from wsi's request. */
 void ws_request_gather(struct lws *wsi, struct ws_request *r);
+
+/*
+ * The same from a request head herald read itself (ws_conn.c), for the
+ * plain form only: a path /ws/<id> and a query with no escapes, each value
+ * within its buffer. Returns 0, or -1 for anything else, which goes to lws
+ * so that it is parsed the one way lws parses it (URL decoding, path
+ * normalisation, and the answers to oddities).
+ */
+int ws_request_from_head(struct ws_request *r, const struct ws_http_head *h);
 
 #endif

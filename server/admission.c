@@ -8,6 +8,7 @@
  */
 #include "admission.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -194,4 +195,28 @@ void admission_log_refusal(const struct admission_result *res)
 			"refused upgrade status=%d client_id=%s reason=%s",
 			res->status, res->client_id[0] ? res->client_id : "-",
 			res->error);
+}
+
+size_t admission_format_refusal(char *out, size_t cap, int status,
+				const char *error)
+{
+	char body[160];
+	const char *reason;
+	int blen, n;
+
+	switch (status) {
+	case 400: reason = "Bad Request"; break;
+	case 401: reason = "Unauthorized"; break;
+	case 403: reason = "Forbidden"; break;
+	case 404: reason = "Not Found"; break;
+	default: reason = "Service Unavailable"; break;
+	}
+	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
+	n = snprintf(out, cap,
+		     "HTTP/1.1 %d %s\r\n"
+		     "content-type: application/json\r\n"
+		     "content-length: %d\r\n"
+		     "connection: close\r\n\r\n%s",
+		     status, reason, blen, body);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }

@@ -68,6 +68,14 @@ int admission_identify(const struct admission_policy *p,
  * another worker took between admission_check() and its reservation. */
 int admission_refuse_full(struct admission_result *res);
 
+/*
+ * The HTTP response refusing an upgrade: status line, a JSON body
+ * {"error": ...} and "connection: close", into out. Returns its length,
+ * or 0 when it does not fit in cap.
+ */
+size_t admission_format_refusal(char *out, size_t cap, int status,
+				const char *error);
+
 /* Logs a refusal (status, client_id, reason), at most 20 lines a second
  * per thread; the rest are summed up in one line. */
 void admission_log_refusal(const struct admission_result *res);

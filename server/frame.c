@@ -119,6 +119,12 @@ struct frame *frame_queue_peek(const struct frame_queue *q)
 	return q->count ? frame_queue_slots(q)[q->head] : NULL;
 }
 
+struct frame *frame_queue_at(const struct frame_queue *q, uint32_t i)
+{
+	return i < q->count
+		? frame_queue_slots(q)[(q->head + i) & (q->cap - 1)] : NULL;
+}
+
 void frame_queue_pop(struct frame_queue *q)
 {
 	struct frame *f;

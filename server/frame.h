@@ -81,6 +81,9 @@ int frame_queue_push(struct frame_queue *q, struct frame *f);
 /* Oldest frame, still queued; NULL when empty. */
 struct frame *frame_queue_peek(const struct frame_queue *q);
 
+/* The i-th oldest frame (0: the oldest), still queued; NULL past the end. */
+struct frame *frame_queue_at(const struct frame_queue *q, uint32_t i);
+
 /* Removes the oldest frame and drops the queue's reference to it. */
 void frame_queue_pop(struct frame_queue *q);
 

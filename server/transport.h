@@ -40,6 +40,7 @@ struct transport {
 	struct lws_http_mount _mount_root;
 	lws_retry_bo_t _retry;
 	void *_foreign_loops[1];
+	struct lws_dll2_owner _conns; /* herald's own connections (ws_conn.c) */
 };
 
 /* How the hub asks the transport to write, close and drop sessions. */
@@ -52,9 +53,21 @@ extern const struct hub_ops transport_hub_ops;
  */
 int transport_create(struct worker *w);
 
-/* Serves fd, an accepted socket, in one of w's shards (round robin); the
- * socket is closed when lws cannot take it. */
+/*
+ * Serves fd, an accepted socket: on a plain listener herald reads the
+ * request itself (a WebSocket upgrade is its own, protocols/ws_conn.c);
+ * with TLS lws serves it, in the shard for its descriptor. The socket is
+ * closed when it cannot be served.
+ */
 void transport_adopt(struct worker *w, int fd);
+
+/* Gives fd to lws, nothing read from it yet. */
+void transport_adopt_lws(struct worker *w, int fd);
+
+/* Gives fd to lws with the len bytes already read from it (buf), as if lws
+ * had read them: what herald's own connection does not answer itself. */
+void transport_adopt_read(struct worker *w, int fd, const char *buf,
+			  size_t len);
 
 /* Closes every connection and frees the contexts. */
 void transport_destroy(struct worker *w);
