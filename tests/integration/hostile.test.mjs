@@ -379,13 +379,13 @@ describe('broken frames (raw WebSocket)', () => {
     });
   }
 
-  // Known lws 4.1.6 gap (docs/security.md): it does not enforce client
-  // masking and does not expose the mask bit to herald.
-  test('an unmasked client frame is a protocol error: closed, not echoed (RFC 6455 §5.1)',
-    { todo: 'lws 4.1.6 does not enforce client masking' }, async () => {
+  // herald's own connection enforces masking (over TLS, lws 4.1.6 does
+  // not: docs/security.md)
+  test('an unmasked client frame is a protocol error: closed with 1002, not echoed (RFC 6455 §5.1)', async () => {
     const r = await sendAndExpectClose(encodeFrame(0x1, Buffer.from('unmasked'), { mask: false }), 2000);
     assert.deepEqual(r.dataFrames.map((f) => f.payload.toString()), [], 'herald processed an unmasked frame');
     assert.ok(r.closed, 'herald kept the connection open after an unmasked frame');
+    assert.equal(r.closeFrame && r.closeFrame.code, 1002, `close ${JSON.stringify(r.closeFrame)}`);
   });
 
   for (const op of [0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf]) {
