@@ -342,36 +342,11 @@ static void ws_conn_flush(struct ws_conn *c)
 }
 
 /*
- * herald's close frame: the session leaves the hub now (its queue is
- * dropped, but not the part of a frame already begun), and the client's
- * answer is awaited in CLOSING.
+ * herald's close frame: the session leaves the hub now and its queue is
+ * dropped; a frame begun (partial) is not in the queue and still goes out
+ * whole, before the close frame. The client's answer is awaited in
+ * CLOSING.
  */
-static void ws_conn_leave(struct ws_conn *c)
-{
-	if (c->partial) { /* its rest goes first: the client reads it */
-		struct iovec iov[2];
-		uint8_t head[WS_OUT_HEAD_MAX];
-		uint8_t *due = NULL;
-		size_t due_len = c->out_len - c->out_off;
-		unsigned n = ws_conn_frame_iov(iov, head, c->partial,
-					       c->partial_off);
-
-		if (due_len && (due = malloc(due_len)))
-			memcpy(due, c->out + c->out_off, due_len);
-		c->out_off = c->out_len = 0;
-		for (unsigned k = 0; k < n; k++)
-			ws_conn_out_add(c, iov[k].iov_base, iov[k].iov_len);
-		if (due)
-			ws_conn_out_add(c, due, due_len);
-		free(due);
-		ws_conn_sent_frame(c, c->partial);
-		frame_unref(c->partial);
-		c->partial = NULL;
-		c->partial_off = 0;
-	}
-	ws_session_closed(c->w, &c->s);
-}
-
 static void ws_conn_send_close(struct ws_conn *c, unsigned code,
 			       const char *reason)
 {
@@ -380,7 +355,7 @@ static void ws_conn_send_close(struct ws_conn *c, unsigned code,
 
 	if (rl > WS_CONTROL_MAX - 2)
 		rl = WS_CONTROL_MAX - 2;
-	ws_conn_leave(c);
+	ws_session_closed(c->w, &c->s);
 	payload[0] = (uint8_t)(code >> 8);
 	payload[1] = (uint8_t)code;
 	memcpy(payload + 2, reason, rl);
@@ -430,7 +405,7 @@ static void ws_conn_peer_close(struct ws_conn *c)
 		    !ws_utf8_complete(&u))) {
 		ws_conn_send_close(c, 1007, "invalid close reason");
 	} else {
-		ws_conn_leave(c);
+		ws_session_closed(c->w, &c->s);
 		/* the echo of its code (none when it sent none) */
 		if (ws_conn_out_frame(c, WS_OP_CLOSE, c->ctl,
 				      c->ctl_len >= 2 ? 2 : 0)) {

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.." || exit 2
 ROOT=$(pwd)
 SECONDS_PER_TARGET=${1:-10}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-fuzz_message fuzz_auth fuzz_handshake fuzz_redis_payload}
+TARGETS=${*:-fuzz_message fuzz_auth fuzz_handshake fuzz_redis_payload fuzz_ws_wire}
 CC_FUZZ=${CC_FUZZ:-clang}
 OUT=build/fuzz
 
@@ -57,6 +57,7 @@ sources_of() {
 	fuzz_redis_payload) echo "$ROUTER_SRCS" ;;
 	fuzz_auth) echo "server/auth.c" ;;
 	fuzz_handshake) echo "server/handshake.c server/seq.c server/names.c server/config.c server/log.c" ;;
+	fuzz_ws_wire) echo "server/ws_wire.c" ;;
 	*) return 1 ;;
 	esac
 }
