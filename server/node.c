@@ -9,8 +9,13 @@
  * live figure.
  */
 #include "node.h"
+#include "keyed_hash.h"
 #include "log.h"
 #include "worker.h"
+
+/* names are chosen by clients: hashed under the process's secret key */
+#define HASH_FUNCTION KEYED_HASH_UT
+#include <uthash.h>
 
 #include <inttypes.h>
 #include <sched.h>
@@ -19,6 +24,14 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+/* One name's count: its sessions (clients) or subscribers (channels). */
+struct node_name {
+	UT_hash_handle hh;
+	unsigned count;
+	char name[];
+};
+
 
 /* What one inbox of the bus may hold, at least and at most: a quarter of
  * a worker's share of the memory budget in between. */
@@ -65,10 +78,8 @@ int node_setup(struct node *n, const struct config *cfg, unsigned count)
 	n->epoch_ms = wall_clock_ms();
 	n->started_mono = lws_now_usecs();
 	pthread_mutex_init(&n->_names_lock, NULL);
-	n->_names[NODE_CLIENT] = json_object();
-	n->_names[NODE_CHANNEL] = json_object();
 	n->bus = bus_create(count, node_inbox_bytes(cfg, count));
-	if (!n->_names[0] || !n->_names[1] || !n->bus) {
+	if (!n->bus) {
 		node_teardown(n);
 		return -1;
 	}
@@ -79,9 +90,14 @@ void node_teardown(struct node *n)
 {
 	bus_destroy(n->bus);
 	n->bus = NULL;
-	json_decref(n->_names[NODE_CLIENT]);
-	json_decref(n->_names[NODE_CHANNEL]);
-	n->_names[NODE_CLIENT] = n->_names[NODE_CHANNEL] = NULL;
+	for (int kind = 0; kind < 2; kind++) {
+		struct node_name *e, *tmp;
+
+		HASH_ITER(hh, n->_names[kind], e, tmp) {
+			HASH_DEL(n->_names[kind], e);
+			free(e);
+		}
+	}
 	pthread_mutex_destroy(&n->_names_lock);
 }
 
@@ -117,28 +133,41 @@ void node_session_release(struct node *n)
 static void node_name_add(struct node *n, enum node_name_kind kind,
 			  const char *name, int delta)
 {
-	json_t *names = n->_names[kind], *v;
-	json_int_t count;
+	struct node_name *e;
 
 	pthread_mutex_lock(&n->_names_lock);
-	v = json_object_get(names, name);
-	count = (v ? json_integer_value(v) : 0) + delta;
-	if (count > 0)
-		json_object_set_new(names, name, json_integer(count));
-	else
-		json_object_del(names, name);
+	HASH_FIND_STR(n->_names[kind], name, e);
+	if (!e && delta > 0) {
+		size_t len = strlen(name);
+
+		e = calloc(1, sizeof(*e) + len + 1);
+		if (e) {
+			memcpy(e->name, name, len + 1);
+			HASH_ADD_KEYPTR(hh, n->_names[kind], e->name, len, e);
+		}
+	}
+	if (e) {
+		e->count = delta < 0 && (unsigned)-delta >= e->count
+			? 0 : e->count + (unsigned)delta;
+		if (!e->count) {
+			HASH_DEL(n->_names[kind], e);
+			free(e);
+		}
+	}
 	pthread_mutex_unlock(&n->_names_lock);
 }
 
 unsigned node_name_count(struct node *n, enum node_name_kind kind,
 			 const char *name)
 {
-	json_int_t count;
+	struct node_name *e;
+	unsigned count;
 
 	pthread_mutex_lock(&n->_names_lock);
-	count = json_integer_value(json_object_get(n->_names[kind], name));
+	HASH_FIND_STR(n->_names[kind], name, e);
+	count = e ? e->count : 0;
 	pthread_mutex_unlock(&n->_names_lock);
-	return (unsigned)count;
+	return count;
 }
 
 /* Distinct clients or channels on the node. */
@@ -147,7 +176,7 @@ static unsigned node_name_total(struct node *n, enum node_name_kind kind)
 	unsigned c;
 
 	pthread_mutex_lock(&n->_names_lock);
-	c = (unsigned)json_object_size(n->_names[kind]);
+	c = HASH_COUNT(n->_names[kind]);
 	pthread_mutex_unlock(&n->_names_lock);
 	return c;
 }

@@ -28,6 +28,7 @@
 
 struct worker;
 struct hub_node_ops;
+struct node_name;
 
 enum node_name_kind { NODE_CLIENT, NODE_CHANNEL };
 
@@ -42,8 +43,8 @@ struct node {
 	uint64_t _last_seq;           /* atomic */
 	uint64_t _sessions;           /* atomic: open on every worker */
 	pthread_mutex_t _names_lock;
-	json_t *_names[2];            /* enum node_name_kind: name -> its
-					 sessions or subscribers */
+	struct node_name *_names[2];  /* enum node_name_kind: uthash of
+					 name -> its sessions or subscribers */
 	pthread_t *_threads;
 	unsigned _made;               /* workers initialised */
 	unsigned _running;            /* threads started */

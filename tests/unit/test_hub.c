@@ -894,7 +894,7 @@ static void test_memory_budget_sheds_the_largest(void)
 	struct hub *hub = new_budget_hub(budget, budget);
 	struct hub_session big[3], small[4], fresh;
 	struct frame *f = frame_create(100, 0);
-	char id[16];
+	char id[24];
 
 	for (int i = 0; i < 3; i++) {
 		snprintf(id, sizeof(id), "big%d", i);
