@@ -250,15 +250,6 @@ void transport_adopt_lws(struct worker *w, int fd)
 			"connection");
 }
 
-void transport_adopt_read(struct worker *w, int fd, const char *buf,
-			  size_t len)
-{
-	if (!lws_adopt_socket_vhost_readbuf(vhost_for_fd(&w->transport, fd),
-					    fd, buf, len))
-		log_msg(LOG_DEBUG, "transport", "lws did not take a "
-			"connection handed over");
-}
-
 void transport_destroy(struct worker *w)
 {
 	struct transport *t = &w->transport;

@@ -7,7 +7,7 @@
  *             is answered here, then HANGUP) and opened
  *             (ws_session_open): the 101 waits in `out` and leaves with
  *             the welcome in one sendmsg(). Anything else goes to lws
- *             with the bytes read (transport_adopt_read).
+ *             untouched: its bytes were only peeked.
  *   OPEN      frames are read and unmasked in place; data goes to
  *             ws_session_receive, pings are answered, pongs heard. Queued
  *             frames are written straight from the shared frames, many
@@ -51,7 +51,9 @@
 #include <unistd.h>
 
 #define WS_CONN_REQUEST_MAX 8192     /* as lws's max_http_header_data */
-#define WS_CONN_REQUEST_FIRST 1024
+#define WS_CONN_PEEK_FIRST 0.005     /* s before a partial head is peeked
+					 again; doubles each time */
+#define WS_CONN_PEEK_MAX 0.32
 #define WS_CONN_REQUEST_TIMEOUT 5.0  /* s to send the whole request head */
 #define WS_CONN_CLOSE_TIMEOUT 5.0    /* s for the client's close frame */
 #define WS_CONN_READ_CHUNK 16384
@@ -87,8 +89,8 @@ struct ws_conn {
 	struct ws_frame_head frame;   /* the frame being read */
 	uint64_t frame_done;          /* its payload bytes read */
 	struct ws_utf8 utf8;          /* the text message being read */
-	char *req;                    /* REQUEST: the bytes read */
-	size_t req_len, req_cap;
+	ev_tstamp request_until;      /* REQUEST: the head's deadline */
+	double peek_wait;             /* REQUEST: s until the next peek */
 	uint8_t *out;                 /* control bytes due at a boundary */
 	size_t out_len, out_off, out_cap;
 	struct frame *partial;        /* a frame the kernel took in part,
@@ -120,7 +122,6 @@ static void ws_conn_free(struct ws_conn *c)
 		close(c->fd);
 	lws_dll2_remove(&c->in_transport);
 	frame_unref(c->partial);
-	free(c->req);
 	free(c->out);
 	free(c);
 }
@@ -577,22 +578,15 @@ static void ws_conn_read(struct ws_conn *c)
 
 /* ------------------------------------------------------------ the upgrade */
 
-/* Gives the socket, and what was read of it, to lws (the HTTP server). */
+/* Gives the socket to lws (the HTTP server); nothing was read from it. */
 static void ws_conn_hand_over(struct ws_conn *c)
 {
 	int fd = c->fd;
 	struct worker *w = c->w;
-	char *req = c->req;
-	size_t len = c->req_len;
 
 	c->fd = -1;
-	c->req = NULL;
 	ws_conn_free(c);
-	if (len)
-		transport_adopt_read(w, fd, req, len);
-	else
-		transport_adopt_lws(w, fd);
-	free(req);
+	transport_adopt_lws(w, fd);
 }
 
 /* The upgrade response: 101, or a refusal that ends the connection. */
@@ -630,13 +624,8 @@ static void ws_conn_upgrade(struct ws_conn *c, const struct ws_http_head *h,
 		return;
 	}
 	/* the welcome's wake wrote the 101 with it; bytes a client sent
-	 * right behind its request are its first frames */
-	if (c->req_len > h->head_len && c->state == WS_CONN_OPEN)
-		ws_conn_frames(c, (uint8_t *)c->req + h->head_len,
-			       c->req_len - h->head_len);
-	free(c->req);
-	c->req = NULL;
-	c->req_len = c->req_cap = 0;
+	 * right behind its request are still in the socket: its first
+	 * frames, read on the next event */
 }
 
 /*
@@ -683,89 +672,54 @@ static int ws_conn_is_plain_upgrade(const struct ws_http_head *h)
 }
 
 /*
- * The head read whole (from the socket's first bytes, peeked, or from
- * req): herald's own upgrade, or lws's.
+ * The request head, peeked whole: herald's own upgrade (the head is read
+ * off the socket; frames behind it stay there), or lws's (nothing read).
  */
 static void ws_conn_request_head(struct ws_conn *c, const char *buf,
-				 size_t len, int peeked)
+				 size_t len)
 {
 	struct ws_http_head h;
 	struct ws_request r;
 	char accept[29];
-	enum ws_http_result parsed = ws_wire_parse_http(buf, len, &h);
+	char *taken;
 
-	if (parsed == WS_HTTP_MORE && len < WS_CONN_REQUEST_MAX)
-		return;
 	/* lws answers an over-long head, and every other form */
-	if (parsed != WS_HTTP_DONE || !ws_conn_is_plain_upgrade(&h) ||
-	    ws_request_from_head(&r, &h) ||
+	if (ws_wire_parse_http(buf, len, &h) != WS_HTTP_DONE ||
+	    !ws_conn_is_plain_upgrade(&h) || ws_request_from_head(&r, &h) ||
 	    ws_wire_accept_key(h.key.p, h.key.len, accept)) {
 		ws_conn_hand_over(c);
 		return;
 	}
-	if (peeked) {
-		char *taken = malloc(h.head_len);
-
-		/* the head leaves the socket; frames behind it stay there */
-		if (!taken || recv(c->fd, taken, h.head_len, 0) !=
-				      (ssize_t)h.head_len) {
-			free(taken);
-			ws_conn_kill(c);
-			return;
-		}
+	taken = malloc(h.head_len);
+	if (!taken || recv(c->fd, taken, h.head_len, 0) != (ssize_t)h.head_len) {
 		free(taken);
+		ws_conn_kill(c);
+		return;
 	}
+	free(taken);
 	ws_conn_upgrade(c, &h, &r, accept);
 }
 
 /*
- * The request's first bytes are peeked, not read: whatever is not a plain
- * upgrade to /ws/ (the HTTP API with its bodies, the dashboard) goes to
- * lws untouched, read by lws alone. Only a head that comes in pieces is
- * read here as it comes (and, if it is not ours after all, handed over
- * with those bytes).
+ * A new socket's first bytes are peeked, never read: whatever is not a
+ * plain upgrade to /ws/ (the HTTP API with its bodies, the dashboard, odd
+ * forms) goes to lws untouched, and lws reads it all itself. lws 4.1.6
+ * handed bytes already read (lws_adopt_socket_vhost_readbuf) lost a POST
+ * body and, with bytes left over behind the head, spun its loop. A head
+ * that is not complete yet is peeked again after a pause that doubles
+ * (5 ms up to 320 ms) until the 5 s deadline: the socket stays readable
+ * while nothing is read, so watching it would spin.
  */
 static void ws_conn_read_request(struct ws_conn *c)
 {
 	static const char prefix[] = "GET /ws/";
+	char peek[WS_CONN_REQUEST_MAX];
+	struct ws_http_head h;
+	ev_tstamp now;
 	ssize_t n;
 
-	if (!c->req) {
-		char peek[WS_CONN_REQUEST_MAX];
-
-		do
-			n = recv(c->fd, peek, sizeof(peek), MSG_PEEK);
-		while (n < 0 && errno == EINTR);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			ws_conn_kill(c);
-			return;
-		}
-		if (memcmp(peek, prefix, (size_t)n < sizeof(prefix) - 1
-				 ? (size_t)n : sizeof(prefix) - 1)) {
-			ws_conn_hand_over(c);
-			return;
-		}
-		if (ws_wire_parse_http(peek, (size_t)n, &(struct ws_http_head){ 0 })
-		    != WS_HTTP_MORE || (size_t)n == sizeof(peek)) {
-			ws_conn_request_head(c, peek, (size_t)n, 1);
-			return;
-		}
-	}
-	if (c->req_len == c->req_cap) {
-		size_t cap = c->req_cap ? c->req_cap * 2 : WS_CONN_REQUEST_FIRST;
-		char *grown = realloc(c->req, cap);
-
-		if (!grown) {
-			ws_conn_kill(c);
-			return;
-		}
-		c->req = grown;
-		c->req_cap = cap;
-	}
 	do
-		n = recv(c->fd, c->req + c->req_len, c->req_cap - c->req_len, 0);
+		n = recv(c->fd, peek, sizeof(peek), MSG_PEEK);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
@@ -773,13 +727,28 @@ static void ws_conn_read_request(struct ws_conn *c)
 		ws_conn_kill(c);
 		return;
 	}
-	c->req_len += (size_t)n;
-	if (memcmp(c->req, prefix, c->req_len < sizeof(prefix) - 1
-			   ? c->req_len : sizeof(prefix) - 1)) {
+	if (memcmp(peek, prefix, (size_t)n < sizeof(prefix) - 1
+			 ? (size_t)n : sizeof(prefix) - 1)) {
 		ws_conn_hand_over(c);
 		return;
 	}
-	ws_conn_request_head(c, c->req, c->req_len, 0);
+	if ((size_t)n == sizeof(peek) ||
+	    ws_wire_parse_http(peek, (size_t)n, &h) != WS_HTTP_MORE) {
+		ws_conn_request_head(c, peek, (size_t)n);
+		return;
+	}
+	/* part of a head: look again later */
+	now = ev_now(c->w->loop);
+	if (now >= c->request_until) {
+		ws_conn_kill(c);
+		return;
+	}
+	c->peek_wait = c->peek_wait ? c->peek_wait * 2 : WS_CONN_PEEK_FIRST;
+	if (c->peek_wait > WS_CONN_PEEK_MAX)
+		c->peek_wait = WS_CONN_PEEK_MAX;
+	ev_io_stop(c->w->loop, &c->io);
+	ws_conn_deadline(c, c->peek_wait < c->request_until - now
+			    ? c->peek_wait : c->request_until - now);
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -805,6 +774,14 @@ static void ws_conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (c->state == WS_CONN_REQUEST &&
+	    ev_now(c->w->loop) < c->request_until) {
+		/* a pause between peeks of a partial head is over */
+		ev_timer_set(&c->timer, c->request_until - ev_now(c->w->loop), 0);
+		ev_timer_start(c->w->loop, &c->timer);
+		ev_io_start(c->w->loop, &c->io);
+		return;
+	}
 	if (c->state == WS_CONN_REQUEST)
 		log_msg(LOG_DEBUG, "ws", "request head not complete in time");
 	ws_conn_free(c); /* DEAD, or a deadline passed */
@@ -853,6 +830,7 @@ void ws_conn_accept(struct worker *w, int fd)
 	lws_dll2_add_tail(&c->in_transport, &w->transport._conns);
 	ev_io_init(&c->io, ws_conn_on_io, fd, EV_READ);
 	ev_io_start(w->loop, &c->io);
+	c->request_until = ev_now(w->loop) + WS_CONN_REQUEST_TIMEOUT;
 	ev_timer_init(&c->timer, ws_conn_on_timer, WS_CONN_REQUEST_TIMEOUT, 0);
 	ev_timer_start(w->loop, &c->timer);
 }

@@ -374,10 +374,6 @@ static void log_from_lws(int lws_level, const char *line)
 		n = sizeof(text) - 1;
 	memcpy(text, line, n);
 	text[n] = '\0';
-	/* lws 4.1.6 logs each socket handed over with bytes read (ws_conn.c)
-	 * as an error: routine here */
-	if (strstr(text, "adopt_socket_readbuf: calling service"))
-		lws_level = LLL_DEBUG;
 	log_msg(lws_level == LLL_ERR ? LOG_ERROR : LOG_DEBUG, "lws", "%s", text);
 }
 

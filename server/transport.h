@@ -64,10 +64,6 @@ void transport_adopt(struct worker *w, int fd);
 /* Gives fd to lws, nothing read from it yet. */
 void transport_adopt_lws(struct worker *w, int fd);
 
-/* Gives fd to lws with the len bytes already read from it (buf), as if lws
- * had read them: what herald's own connection does not answer itself. */
-void transport_adopt_read(struct worker *w, int fd, const char *buf,
-			  size_t len);
 
 /* Closes every connection and frees the contexts. */
 void transport_destroy(struct worker *w);
