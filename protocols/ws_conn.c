@@ -628,6 +628,12 @@ static void ws_conn_upgrade(struct ws_conn *c, const struct ws_http_head *h,
 	 * frames, read on the next event */
 }
 
+/* s is exactly name (case matters). */
+static int ws_conn_span_is(struct ws_wire_span s, const char *name)
+{
+	return s.len == strlen(name) && !memcmp(s.p, name, s.len);
+}
+
 /*
  * Whether herald answers this request itself: a GET /ws/... upgrade over
  * HTTP/1.1 with every header it needs, and "herald" first among the
@@ -646,25 +652,15 @@ static int ws_conn_is_plain_upgrade(const struct ws_http_head *h)
 	    v.len != 2 || memcmp(v.p, "13", 2))
 		return 0;
 	if (h->protocol.p) {
-		const char *p = h->protocol.p, *end = p + h->protocol.len;
+		struct ws_wire_span list = h->protocol, name;
 
 		/* the first name of the list that names one of the
-		 * vhost's protocols decides, as in lws */
-		while (p < end) {
-			const char *comma = memchr(p, ',', (size_t)(end - p));
-			const char *e = comma ? comma : end;
-
-			while (p < e && (*p == ' ' || *p == '\t'))
-				p++;
-			while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			if ((size_t)(e - p) == strlen(WS_CLIENT_PROTOCOL_NAME) &&
-			    !memcmp(p, WS_CLIENT_PROTOCOL_NAME, (size_t)(e - p)))
+		 * vhost's protocols decides, as in lws (case matters) */
+		while (ws_wire_list_next(&list, &name)) {
+			if (ws_conn_span_is(name, WS_CLIENT_PROTOCOL_NAME))
 				return 1;
-			if ((size_t)(e - p) == strlen(HTTP_API_PROTOCOL_NAME) &&
-			    !memcmp(p, HTTP_API_PROTOCOL_NAME, (size_t)(e - p)))
+			if (ws_conn_span_is(name, HTTP_API_PROTOCOL_NAME))
 				return 0;
-			p = comma ? comma + 1 : end;
 		}
 		return 0;
 	}
@@ -672,32 +668,30 @@ static int ws_conn_is_plain_upgrade(const struct ws_http_head *h)
 }
 
 /*
- * The request head, peeked whole: herald's own upgrade (the head is read
- * off the socket; frames behind it stay there), or lws's (nothing read).
+ * The request head h, peeked whole into buf: herald's own upgrade (the
+ * head is read off the socket, into buf again: the same bytes; frames
+ * behind it stay there), or lws's (nothing read). parsed: what
+ * ws_wire_parse_http() said of it.
  */
-static void ws_conn_request_head(struct ws_conn *c, const char *buf,
-				 size_t len)
+static void ws_conn_request_head(struct ws_conn *c, char *buf,
+				 enum ws_http_result parsed,
+				 const struct ws_http_head *h)
 {
-	struct ws_http_head h;
 	struct ws_request r;
 	char accept[29];
-	char *taken;
 
 	/* lws answers an over-long head, and every other form */
-	if (ws_wire_parse_http(buf, len, &h) != WS_HTTP_DONE ||
-	    !ws_conn_is_plain_upgrade(&h) || ws_request_from_head(&r, &h) ||
-	    ws_wire_accept_key(h.key.p, h.key.len, accept)) {
+	if (parsed != WS_HTTP_DONE || !ws_conn_is_plain_upgrade(h) ||
+	    ws_request_from_head(&r, h) ||
+	    ws_wire_accept_key(h->key.p, h->key.len, accept)) {
 		ws_conn_hand_over(c);
 		return;
 	}
-	taken = malloc(h.head_len);
-	if (!taken || recv(c->fd, taken, h.head_len, 0) != (ssize_t)h.head_len) {
-		free(taken);
+	if (recv(c->fd, buf, h->head_len, 0) != (ssize_t)h->head_len) {
 		ws_conn_kill(c);
 		return;
 	}
-	free(taken);
-	ws_conn_upgrade(c, &h, &r, accept);
+	ws_conn_upgrade(c, h, &r, accept);
 }
 
 /*
@@ -715,6 +709,7 @@ static void ws_conn_read_request(struct ws_conn *c)
 	static const char prefix[] = "GET /ws/";
 	char peek[WS_CONN_REQUEST_MAX];
 	struct ws_http_head h;
+	enum ws_http_result parsed;
 	ev_tstamp now;
 	ssize_t n;
 
@@ -732,9 +727,9 @@ static void ws_conn_read_request(struct ws_conn *c)
 		ws_conn_hand_over(c);
 		return;
 	}
-	if ((size_t)n == sizeof(peek) ||
-	    ws_wire_parse_http(peek, (size_t)n, &h) != WS_HTTP_MORE) {
-		ws_conn_request_head(c, peek, (size_t)n);
+	parsed = ws_wire_parse_http(peek, (size_t)n, &h);
+	if (parsed != WS_HTTP_MORE || (size_t)n == sizeof(peek)) {
+		ws_conn_request_head(c, peek, parsed, &h);
 		return;
 	}
 	/* part of a head: look again later */

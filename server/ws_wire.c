@@ -198,26 +198,49 @@ static int ws_span_is(struct ws_wire_span s, const char *lit)
 	return s.len == strlen(lit) && !strncasecmp(s.p, lit, s.len);
 }
 
+static int ws_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int ws_wire_list_next(struct ws_wire_span *list, struct ws_wire_span *item)
+{
+	const char *p, *end;
+
+	if (!list->p)
+		return 0; /* a header not sent */
+	p = list->p;
+	end = p + list->len;
+
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *e = comma ? comma : end;
+
+		while (p < e && ws_blank(*p))
+			p++;
+		while (e > p && ws_blank(e[-1]))
+			e--;
+		item->p = p;
+		item->len = (size_t)(e - p);
+		p = comma ? comma + 1 : end;
+		if (item->len) {
+			list->len = (size_t)(end - p);
+			list->p = p;
+			return 1;
+		}
+	}
+	list->p = end;
+	list->len = 0;
+	return 0;
+}
+
 int ws_wire_list_has(struct ws_wire_span s, const char *token)
 {
-	size_t tl = strlen(token), i = 0;
+	struct ws_wire_span item;
 
-	while (i < s.len) {
-		size_t start, end;
-
-		while (i < s.len && (s.p[i] == ' ' || s.p[i] == '\t' ||
-				     s.p[i] == ','))
-			i++;
-		start = i;
-		while (i < s.len && s.p[i] != ',')
-			i++;
-		end = i;
-		while (end > start && (s.p[end - 1] == ' ' ||
-				       s.p[end - 1] == '\t'))
-			end--;
-		if (end - start == tl && !strncasecmp(s.p + start, token, tl))
+	while (ws_wire_list_next(&s, &item))
+		if (ws_span_is(item, token))
 			return 1;
-	}
 	return 0;
 }
 

@@ -107,6 +107,10 @@ enum ws_http_result {
 enum ws_http_result ws_wire_parse_http(const char *buf, size_t n,
 				       struct ws_http_head *h);
 
+/* The next item of the comma-separated list, blanks trimmed and empty
+ * items skipped: 1 with *item set and *list moved past it, 0 at the end. */
+int ws_wire_list_next(struct ws_wire_span *list, struct ws_wire_span *item);
+
 /* 1 when the comma-separated list s holds token (case-insensitive). */
 int ws_wire_list_has(struct ws_wire_span s, const char *token);
 

@@ -130,6 +130,19 @@ static void test_utf8(void)
 	CHECK(!ws_utf8_complete(&u));           /* cut mid-character */
 }
 
+static void test_list_items(void)
+{
+	const char text[] = " herald ,, bearer.x\t,";
+	struct ws_wire_span list = { text, sizeof(text) - 1 }, item;
+
+	CHECK_INT_EQ(ws_wire_list_next(&list, &item), 1);
+	CHECK_MEM_EQ(item.p, item.len, "herald");
+	CHECK_INT_EQ(ws_wire_list_next(&list, &item), 1);
+	CHECK_MEM_EQ(item.p, item.len, "bearer.x");
+	CHECK_INT_EQ(ws_wire_list_next(&list, &item), 0);
+	CHECK_INT_EQ(list.len, 0);
+}
+
 static void test_http_head(void)
 {
 	static const char req[] =
@@ -172,6 +185,7 @@ int main(void)
 	RUN(test_unmask_any_phase);
 	RUN(test_accept_key);
 	RUN(test_utf8);
+	RUN(test_list_items);
 	RUN(test_http_head);
 	return check_exit_code();
 }
